@@ -1,0 +1,50 @@
+"""Quickstart: the whole ENAS micro pipeline on the embedded synthetic dataset, on a laptop CPU.
+
+Command (what `python -m enas_tf.train` runs with no arguments):
+
+    python -m enas_tf.train --config=configs/quickstart.py --workdir=runs/quickstart
+
+Expected: search -> derive -> retrain -> export finishes in about 5 minutes on 2 CPU cores
+(measured figures in BUILD_NOTES.md) and writes runs/quickstart/export/1/, a SavedModel whose
+serving_default takes raw uint8-range pixels. The embedded task is synthetic (see
+enas_tf/data/embedded.py); expect a test accuracy well above chance (10%) but this is a smoke
+run of the pipeline, not a benchmark. Rerunning the command resumes from the last checkpoint.
+"""
+
+from enas_tf import configs as config_lib
+
+
+def get_config(arg=None):
+    del arg
+    c = config_lib.base_config()
+    c.data.source = "embedded"
+    c.data.num_valid = 500
+    c.data.embedded.num_train = 3000
+    c.data.embedded.num_test = 500
+    c.data.embedded.image_size = 16
+    c.log_every_steps = 20
+
+    c.search.model.num_layers = 3
+    c.search.model.filters = 8
+    c.search.model.num_nodes = 3
+    c.search.model.use_aux_head = False
+    c.search.batch_size = 32
+    c.search.eval_batch_size = 100
+    c.search.epochs = 6
+    c.search.optimizer.t0 = 2
+    c.search.controller.train_steps = 10
+    c.search.controller.num_aggregate = 5
+
+    c.derive.num_candidates = 8
+
+    c.retrain.model.num_layers = 3
+    c.retrain.model.filters = 12
+    c.retrain.model.use_aux_head = True
+    c.retrain.batch_size = 32
+    c.retrain.eval_batch_size = 100
+    c.retrain.epochs = 6
+    c.retrain.optimizer.t0 = 6
+    c.retrain.drop_path_keep_prob = 0.9
+    c.retrain.cutout_size = 4
+    c.lock()
+    return c

@@ -1,0 +1,473 @@
+"""Image splits and tf.data input pipelines for ENAS search and retraining.
+
+`load_image_splits` turns a `config.data` section into in-memory uint8 train/valid/test arrays
+plus the per-channel statistics used for standardisation. The validation split is carved from
+the END of the training set, as in the original ENAS code (last 5000 of CIFAR-10's 50000 ->
+45000/5000), so the controller is rewarded on images the shared weights never train on.
+
+`make_train_dataset` reproduces the paper's augmentation (zero-pad 4 after standardisation,
+random crop, random horizontal flip, optional CutOut). All randomness (shuffle order and
+augmentation) comes from stateless ops seeded by `(seed, epoch)` / `(seed, batch index)`, so a
+seed reproduces the same stream regardless of TensorFlow's global seed; this is what lets a
+resumed run `skip()` to where it stopped and see exactly the batches it would have seen.
+Augmentation runs per batch with vectorised gathers rather than per image, which keeps the input
+pipeline far ahead of a CPU child model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+# Fixed seed of the training-set subsample for `max_train_examples`: a property of the data
+# config, not of the run seed, so runs with different seeds compare on the same images.
+_SUBSAMPLE_SEED = 20180209
+_PAD = 4  # pixels of zero padding before the random crop (paper and original code).
+_AUTOTUNE = tf.data.AUTOTUNE
+
+CIFAR10_CLASS_NAMES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
+class DataError(ValueError):
+    """A data problem the user can fix (missing files, bad paths, impossible split sizes)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSplits:
+    """Train/valid/test images in memory, with the statistics used to standardise them.
+
+    Images are uint8 [N, H, W, 3] and labels int32 [N]. `channel_mean` / `channel_std` are
+    computed on `train_images` only (0..255 pixel units) so validation and test data never
+    leak into the normalisation.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    valid_images: np.ndarray
+    valid_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    num_classes: int
+    class_names: tuple[str, ...]
+    channel_mean: tuple[float, float, float]
+    channel_std: tuple[float, float, float]
+
+
+# --------------------------------------------------------------------------------------------
+# Loading.
+
+
+def load_image_splits(data_config) -> ImageSplits:
+    """Loads the source named by `data_config.source` and splits it into train/valid/test.
+
+    Args:
+      data_config: the `config.data` ConfigDict (`source`, `tfds_name`, `tfds_data_dir`,
+        `num_valid`, `max_train_examples`, `embedded`).
+
+    Returns:
+      The splits; train and valid together are the (possibly subsampled) training set.
+
+    Raises:
+      DataError: the source cannot be read or the split sizes are impossible.
+    """
+    train_x, train_y, test_x, test_y, class_names = _load_source(data_config)
+    train_x, train_y = _check_arrays(train_x, train_y, "training set")
+    test_x, test_y = _check_arrays(test_x, test_y, "test set")
+    train_x, train_y = subsample(train_x, train_y, int(data_config.max_train_examples))
+    (train_x, train_y), (valid_x, valid_y) = split_last(
+        train_x, train_y, int(data_config.num_valid)
+    )
+    mean, std = channel_stats(train_x)
+    num_classes = len(class_names)
+    return ImageSplits(
+        train_images=train_x,
+        train_labels=train_y,
+        valid_images=valid_x,
+        valid_labels=valid_y,
+        test_images=test_x,
+        test_labels=test_y,
+        num_classes=num_classes,
+        class_names=tuple(class_names),
+        channel_mean=mean,
+        channel_std=std,
+    )
+
+
+def _load_source(data_config):
+    """Dispatches on `data_config.source`; returns (train_x, train_y, test_x, test_y, names)."""
+    source = str(data_config.source)
+    if source == "embedded":
+        # Imported here: the loaders import `DataError` from this module.
+        from enas_tf.data import embedded
+
+        emb = data_config.embedded
+        return embedded.make_embedded_dataset(
+            num_train=int(emb.num_train),
+            num_test=int(emb.num_test),
+            image_size=int(emb.image_size),
+            seed=int(emb.seed),
+        )
+    if source == "tfds":
+        return load_tfds(str(data_config.tfds_name), str(data_config.tfds_data_dir))
+    if not source or not os.path.exists(os.path.expanduser(source)):
+        raise DataError(
+            f"data.source={source!r} is neither 'embedded', 'tfds' nor an existing directory. "
+            "Pass --config.data.source=embedded, --config.data.source=tfds (with "
+            "--config.data.tfds_data_dir=DIR), or --config.data.source=/path/to/"
+            "cifar-10-batches-py (download cifar-10-python.tar.gz from "
+            "https://www.cs.toronto.edu/~kriz/cifar.html and extract it)."
+        )
+    from enas_tf.data import cifar_files
+
+    return cifar_files.load_cifar10(source)
+
+
+def load_tfds(name: str, data_dir: str = ""):
+    """Reads a prepared TFDS dataset fully into numpy, without ever downloading.
+
+    ENAS runs are often on machines without internet (TPU VMs, clusters), so this never
+    downloads: a missing dataset is a clear error saying how to prepare it elsewhere.
+
+    Args:
+      name: TFDS name, e.g. 'cifar10'.
+      data_dir: TFDS data directory; '' means the TFDS default (~/tensorflow_datasets).
+
+    Returns:
+      (train_x, train_y, test_x, test_y, class_names).
+
+    Raises:
+      DataError: the dataset is not prepared in `data_dir`.
+    """
+    import tensorflow_datasets as tfds  # Slow import; only needed for this source.
+
+    shown_dir = data_dir or "the TFDS default directory (~/tensorflow_datasets)"
+    if data_dir and not os.path.isdir(os.path.expanduser(data_dir)):
+        raise DataError(_tfds_help(name, data_dir, f"directory {data_dir!r} does not exist"))
+    try:
+        (train, test), info = tfds.load(
+            name,
+            split=["train", "test"],
+            data_dir=os.path.expanduser(data_dir) if data_dir else None,
+            download=False,
+            batch_size=-1,
+            as_supervised=True,
+            with_info=True,
+        )
+    except Exception as e:  # TFDS raises several types (AssertionError, DatasetNotFoundError).
+        raise DataError(
+            _tfds_help(name, data_dir, f"could not read it from {shown_dir}: {str(e).rstrip('.')}")
+        ) from e
+    train_x, train_y = tfds.as_numpy(train)
+    test_x, test_y = tfds.as_numpy(test)
+    try:
+        class_names = tuple(info.features["label"].names)
+    except (KeyError, AttributeError):
+        class_names = tuple(str(i) for i in range(int(max(train_y.max(), test_y.max())) + 1))
+    return train_x, train_y, test_x, test_y, class_names
+
+
+def _tfds_help(name: str, data_dir: str, problem: str) -> str:
+    dir_flag = data_dir or "DIR"
+    return (
+        f"TFDS dataset {name!r}: {problem}. Prepare it on a machine with internet with "
+        f"`tfds build {name} --data_dir={dir_flag}` and copy the directory here "
+        f"(--config.data.tfds_data_dir={dir_flag}), or use the python CIFAR-10 files with "
+        "--config.data.source=/path/to/cifar-10-batches-py."
+    )
+
+
+def _check_arrays(images, labels, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Coerces to uint8 [N, H, W, 3] / int32 [N] and checks the shapes agree."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise DataError(f"The {what} images have shape {images.shape}; expected [N, H, W, 3].")
+    if labels.shape != (images.shape[0],):
+        raise DataError(
+            f"The {what} has {images.shape[0]} images but labels of shape {labels.shape}."
+        )
+    return images.astype(np.uint8, copy=False), labels.astype(np.int32, copy=False)
+
+
+def subsample(
+    images: np.ndarray, labels: np.ndarray, max_examples: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keeps `max_examples` training examples (0 = all), chosen by a fixed-seed permutation.
+
+    A random subset keeps the classes balanced; the chosen indices are re-sorted so the kept
+    examples stay in their original order and the validation split (taken from the end) still
+    comes from the end of the original training set.
+    """
+    if max_examples < 0:
+        raise DataError(f"data.max_train_examples={max_examples} must be >= 0 (0 = all).")
+    if max_examples == 0 or max_examples >= len(labels):
+        return images, labels
+    rng = np.random.default_rng(_SUBSAMPLE_SEED)
+    keep = np.sort(rng.permutation(len(labels))[:max_examples])
+    return images[keep], labels[keep]
+
+
+def split_last(images: np.ndarray, labels: np.ndarray, num_valid: int):
+    """Splits off the LAST `num_valid` examples as the validation set (original ENAS split)."""
+    n = len(labels)
+    if num_valid <= 0 or num_valid >= n:
+        raise DataError(
+            f"data.num_valid={num_valid} must be > 0 and smaller than the {n} training examples "
+            "available (after data.max_train_examples): lower data.num_valid or raise "
+            "data.max_train_examples (0 = all) / data.embedded.num_train."
+        )
+    cut = n - num_valid
+    return (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
+
+
+def channel_stats(
+    images: np.ndarray,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Per-channel mean and std of uint8 images in 0..255 units.
+
+    Computed exactly from per-channel histograms: ~10x faster than float64 moments on the
+    full CIFAR-10 training set, with no large temporaries.
+    """
+    if len(images) == 0:
+        raise DataError("Cannot compute channel statistics of an empty training set.")
+    images = np.asarray(images, dtype=np.uint8)
+    levels = np.arange(256, dtype=np.float64)
+    means, stds = [], []
+    for c in range(images.shape[-1]):
+        counts = np.bincount(images[..., c].ravel(), minlength=256).astype(np.float64)
+        total = counts.sum()
+        mean = (counts * levels).sum() / total
+        var = (counts * np.square(levels - mean)).sum() / total
+        means.append(float(mean))
+        stds.append(float(max(np.sqrt(var), 1e-3)))  # Constant channels must not divide by 0.
+    return tuple(means), tuple(stds)
+
+
+# --------------------------------------------------------------------------------------------
+# Pipelines.
+
+
+def standardize(images, mean: Sequence[float], std: Sequence[float]) -> tf.Tensor:
+    """(float32(images) - mean) / std per channel; accepts uint8 or float pixels in 0..255.
+
+    Used by the input pipelines and inside the exported SavedModel, so training and serving
+    normalise identically.
+    """
+    images = tf.cast(tf.convert_to_tensor(images), tf.float32)
+    mean = tf.constant(mean, tf.float32)
+    std = tf.constant(std, tf.float32)
+    return (images - mean) / std
+
+
+def make_train_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    seed: int,
+    augment: bool = True,
+    cutout_size: int = 0,
+    repeat: bool = True,
+) -> tf.data.Dataset:
+    """Shuffled, standardised, augmented training batches.
+
+    Each epoch is a full permutation of the split drawn with `stateless_shuffle` seeded by
+    `(seed, epoch)`; batches are `drop_remainder=True` so every step has a static batch size
+    (TPU/XLA). With `repeat=True` the epochs run on forever and a batch may span two epochs,
+    as in the original `tf.train.shuffle_batch` pipeline.
+
+    Args:
+      images: uint8 [N, H, W, 3].
+      labels: int [N].
+      batch_size: examples per batch.
+      mean: per-channel mean (0..255 units) for standardisation.
+      std: per-channel std.
+      seed: makes the stream reproducible: same seed, same batches and augmentations.
+      augment: pad-4/random-crop/flip (and CutOut if `cutout_size`).
+      cutout_size: side of the CutOut square (0 = no CutOut).
+      repeat: repeat forever instead of one epoch.
+
+    Returns:
+      Dataset of (float32 [B, H, W, 3], int32 [B]).
+    """
+    _check_batch(batch_size, len(labels), drop_remainder=True)
+    images_t, labels_t = _to_tensors(images, labels)
+    n = int(labels_t.shape[0])
+    seed = int(seed)
+
+    def epoch_order(epoch):
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(perm)
+
+    epochs = tf.data.Dataset.range(2**62 if repeat else 1)
+    order = epochs.flat_map(epoch_order).batch(batch_size, drop_remainder=True)
+
+    def make_batch(step, idx):
+        x = standardize(tf.gather(images_t, idx), mean, std)
+        y = tf.gather(labels_t, idx)
+        if augment:
+            x = augment_batch(x, tf.stack([tf.constant(seed, tf.int64), step]), cutout_size)
+        return x, y
+
+    dataset = order.enumerate().map(make_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
+    return dataset.prefetch(_AUTOTUNE)
+
+
+def make_eval_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    drop_remainder: bool = True,
+    shuffle_seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """Standardised, unaugmented batches for validation, controller rewards and testing.
+
+    Args:
+      images: uint8 [N, H, W, 3].
+      labels: int [N].
+      batch_size: examples per batch.
+      mean: per-channel mean (0..255 units).
+      std: per-channel std.
+      drop_remainder: drop a last partial batch (static shapes); False to score every image.
+      shuffle_seed: if set, each pass is a permutation seeded by `(shuffle_seed, pass)`, so
+        controller rewards see different validation minibatches, reproducibly.
+      repeat: repeat forever.
+
+    Returns:
+      Dataset of (float32 [B, H, W, 3], int32 [B]).
+    """
+    _check_batch(batch_size, len(labels), drop_remainder)
+    images_t, labels_t = _to_tensors(images, labels)
+    n = int(labels_t.shape[0])
+    passes = tf.data.Dataset.range(2**62 if repeat else 1)
+    if shuffle_seed is None:
+        order = passes.flat_map(lambda _: tf.data.Dataset.range(n))
+    else:
+        seed = int(shuffle_seed)
+
+        def pass_order(i):
+            perm = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), i])
+            )
+            return tf.data.Dataset.from_tensor_slices(perm)
+
+        order = passes.flat_map(pass_order)
+    if not repeat:
+        order = order.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+        # Batches of a repeated stream may span passes; drop_remainder only matters at the end.
+        order = order.batch(batch_size, drop_remainder=True)
+
+    def make_batch(idx):
+        return standardize(tf.gather(images_t, idx), mean, std), tf.gather(labels_t, idx)
+
+    dataset = order.map(make_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
+    return dataset.prefetch(_AUTOTUNE)
+
+
+def _check_batch(batch_size: int, n: int, drop_remainder: bool) -> None:
+    if batch_size <= 0:
+        raise DataError(f"batch_size={batch_size} must be > 0.")
+    if drop_remainder and n < batch_size:
+        raise DataError(
+            f"batch_size={batch_size} is larger than the split ({n} images), so with "
+            "drop_remainder=True there would be no batch at all: lower the batch size or use "
+            "more data."
+        )
+
+
+def _to_tensors(images, labels) -> tuple[tf.Tensor, tf.Tensor]:
+    """uint8 images / int32 labels as tensors on the host, gathered per batch by the pipeline."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim != 4 or len(images) != len(labels):
+        raise DataError(
+            f"Expected images [N, H, W, C] and labels [N]; got {images.shape} and {labels.shape}."
+        )
+    with tf.device("/cpu:0"):
+        return tf.constant(images), tf.constant(labels.astype(np.int32, copy=False))
+
+
+# --------------------------------------------------------------------------------------------
+# Augmentation.
+
+
+def augment_batch(images: tf.Tensor, seed: tf.Tensor, cutout_size: int = 0) -> tf.Tensor:
+    """The paper's augmentation on a standardised float batch, one random draw per image.
+
+    Zero-pads by 4 (zero = the mean pixel, since padding follows standardisation), crops a
+    random HxW window, flips horizontally with probability 1/2, then optionally zeroes a
+    `cutout_size` square whose centre is uniform over the image (clipped at the borders).
+
+    Args:
+      images: float32 [B, H, W, C].
+      seed: int64 [2] stateless seed; the same seed gives the same augmentation.
+      cutout_size: CutOut square side (0 = none).
+
+    Returns:
+      float32 [B, H, W, C].
+    """
+    crop_seed, flip_seed, cut_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=3))
+    images = random_crop_flip(images, crop_seed, flip_seed)
+    if cutout_size > 0:
+        images = cutout(images, cut_seed, cutout_size)
+    return images
+
+
+def random_crop_flip(images: tf.Tensor, crop_seed: tf.Tensor, flip_seed: tf.Tensor) -> tf.Tensor:
+    """Pad-4 random crop and horizontal flip as two batched gathers (rows, then columns)."""
+    batch = tf.shape(images)[0]
+    height, width = images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [_PAD, _PAD], [_PAD, _PAD], [0, 0]])
+    offsets = tf.random.stateless_uniform(
+        [batch, 2], seed=crop_seed, minval=0, maxval=2 * _PAD + 1, dtype=tf.int32
+    )
+    flip = tf.random.stateless_uniform([batch], seed=flip_seed) < 0.5
+    rows = offsets[:, :1] + tf.range(height)[tf.newaxis, :]
+    col_steps = tf.where(
+        flip[:, tf.newaxis], tf.range(width - 1, -1, -1)[tf.newaxis, :], tf.range(width)
+    )
+    cols = offsets[:, 1:] + col_steps
+    out = tf.gather(padded, rows, axis=1, batch_dims=1)
+    out = tf.gather(out, cols, axis=2, batch_dims=1)
+    return tf.ensure_shape(out, images.shape)
+
+
+def cutout(images: tf.Tensor, seed: tf.Tensor, size: int) -> tf.Tensor:
+    """Zeroes a size x size square per image, centre uniform over the image, clipped at borders."""
+    batch = tf.shape(images)[0]
+    height, width = images.shape[1], images.shape[2]
+    y_seed, x_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    cy = tf.random.stateless_uniform([batch], seed=y_seed, minval=0, maxval=height, dtype=tf.int32)
+    cx = tf.random.stateless_uniform([batch], seed=x_seed, minval=0, maxval=width, dtype=tf.int32)
+    top = cy - size // 2
+    left = cx - size // 2
+    ys = tf.range(height)[tf.newaxis, :]
+    xs = tf.range(width)[tf.newaxis, :]
+    in_rows = (ys >= top[:, None]) & (ys < top[:, None] + size)  # [B, H]
+    in_cols = (xs >= left[:, None]) & (xs < left[:, None] + size)  # [B, W]
+    hole = in_rows[:, :, None] & in_cols[:, None, :]  # [B, H, W]
+    return tf.where(hole[..., tf.newaxis], tf.zeros_like(images), images)

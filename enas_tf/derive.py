@@ -1,0 +1,83 @@
+"""Derive an architecture from a trained controller (paper 2.2, "Deriving Architectures").
+
+Sample K arcs from the policy, score each on the same single validation minibatch with the
+shared weights, keep the best. All candidates and their scores go to `candidates.json`; the best
+to `arc.json` (the readable form plus the original code's integer strings).
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from enas_tf import files
+from enas_tf.data import images as image_data
+from enas_tf.spaces import arc_io, micro
+
+
+def derive(config, workdir: str, search) -> micro.MicroArc:
+    """Scores `derive.num_candidates` sampled arcs and writes candidates.json and arc.json.
+
+    Args:
+      config: the run config.
+      workdir: where the JSON files go.
+      search: a restored `enas_tf.search.Search` (its controller and supernet are used).
+
+    Returns:
+      The best arc.
+    """
+    splits = search.splits
+    dataset = image_data.make_eval_dataset(
+        splits.valid_images,
+        splits.valid_labels,
+        batch_size=config.search.eval_batch_size,
+        mean=splits.channel_mean,
+        std=splits.channel_std,
+        shuffle_seed=config.seed,
+        repeat=True,
+    )
+    images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    generator = tf.random.Generator.from_seed(config.seed + 1)
+    num_nodes = config.search.model.num_nodes
+    candidates, seen = [], set()
+    for _ in range(config.derive.num_candidates):
+        tokens, log_prob, _ = search.steps.sample_arc(generator.make_seeds(1)[:, 0])
+        key = tuple(int(t) for t in tokens.numpy())
+        if key in seen:
+            continue  # The policy may sample the same arc twice; score it once.
+        seen.add(key)
+        accuracy = float(search.steps.evaluate_arc(images, labels, tokens))
+        arc = micro.MicroArc.from_tokens(list(key), num_nodes)
+        candidates.append({"valid_accuracy": accuracy, "log_prob": float(log_prob), "arc": arc})
+    candidates.sort(key=lambda c: -c["valid_accuracy"])
+    best = candidates[0]["arc"]
+    files.write_json_atomic(
+        os.path.join(workdir, "candidates.json"),
+        {
+            "scored_on": f"one validation minibatch of {config.search.eval_batch_size} images",
+            "search_epochs": int(search.state.epoch),
+            "candidates": [
+                {
+                    "rank": rank,
+                    "valid_accuracy": c["valid_accuracy"],
+                    "log_prob": c["log_prob"],
+                    "arc": c["arc"].to_json(),
+                }
+                for rank, c in enumerate(candidates, start=1)
+            ],
+        },
+    )
+    arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
+    normal, reduction = best.to_string()
+    logging.info(
+        "derive: best of %d sampled arcs has valid-minibatch accuracy %.3f: normal [%s] "
+        "reduction [%s] -> %s",
+        len(candidates),
+        candidates[0]["valid_accuracy"],
+        normal,
+        reduction,
+        os.path.join(workdir, "arc.json"),
+    )
+    return best

@@ -1,0 +1,176 @@
+"""The convolutional building blocks of ENAS image models (paper appendix B).
+
+Every op follows the paper's relu -> conv -> batch-norm order. The same classes serve the shared
+supernet (`search=True`) and the fixed child (`search=False`); the only difference is the
+normalisation layer (see `make_norm`).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.norm import BatchStatNorm
+
+_HE_INIT = "he_normal"  # The paper initialises the shared weights with He initialisation.
+
+
+def make_norm(search: bool, name: str) -> keras.layers.Layer:
+    """Returns the normalisation layer of an op.
+
+    Args:
+      search: True inside the shared supernet. Shared batch-norm moving statistics would average
+        over thousands of different architectures and mean nothing, and updating them would put
+        state updates inside `tf.switch_case` branches; the supernet therefore always normalises
+        with the statistics of the current batch (`BatchStatNorm`), as the original code did when
+        it scored children for the controller. Fixed children use standard Keras batch norm.
+      name: layer name.
+    """
+    if search:
+        return BatchStatNorm(name=name)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+class ReluConvBN(keras.layers.Layer):
+    """ReLU, a plain KxK convolution (no bias), batch norm."""
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, *, search: bool, **kw):
+        super().__init__(**kw)
+        self.filters, self.kernel_size, self.strides, self.search = (
+            filters,
+            kernel_size,
+            strides,
+            search,
+        )
+        self.conv = keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_HE_INIT,
+            name="conv",
+        )
+        self.norm = make_norm(search, "bn")
+
+    def call(self, x, training=None):
+        return self.norm(self.conv(tf.nn.relu(x)), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "search": self.search,
+        }
+
+
+class StackedSepConv(keras.layers.Layer):
+    """A depthwise-separable convolution applied twice (NASNet/ENAS micro cells).
+
+    Each application is relu -> depthwise KxK -> pointwise 1x1 -> batch norm; only the first one
+    carries the stride.
+    """
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, *, search: bool, **kw):
+        super().__init__(**kw)
+        self.filters, self.kernel_size, self.strides, self.search = (
+            filters,
+            kernel_size,
+            strides,
+            search,
+        )
+        self.convs = [
+            keras.layers.SeparableConv2D(
+                filters,
+                kernel_size,
+                strides=strides if i == 0 else 1,
+                padding="same",
+                use_bias=False,
+                depthwise_initializer=_HE_INIT,
+                pointwise_initializer=_HE_INIT,
+                name=f"sep_{i}",
+            )
+            for i in range(2)
+        ]
+        self.norms = [make_norm(search, f"bn_{i}") for i in range(2)]
+
+    def call(self, x, training=None):
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = norm(conv(tf.nn.relu(x)), training=training)
+        return x
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "search": self.search,
+        }
+
+
+class FactorizedReduce(keras.layers.Layer):
+    """Halves the spatial size without losing every other pixel.
+
+    Two 1x1 stride-2 convolutions, the second on the input shifted by one pixel, concatenated
+    (each gives half of the filters) and batch-normalised. Used where a stride-2 identity is
+    needed and to bring an earlier cell's output to the current resolution.
+    """
+
+    def __init__(self, filters: int, *, search: bool, **kw):
+        super().__init__(**kw)
+        if filters % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of filters, got {filters}")
+        self.filters, self.search = filters, search
+        self.convs = [
+            keras.layers.Conv2D(
+                filters // 2,
+                1,
+                strides=2,
+                padding="valid",
+                use_bias=False,
+                kernel_initializer=_HE_INIT,
+                name=f"path_{i}",
+            )
+            for i in range(2)
+        ]
+        self.norm = make_norm(search, "bn")
+
+    def call(self, x, training=None):
+        x = tf.nn.relu(x)
+        shifted = tf.pad(x[:, 1:, 1:, :], [[0, 0], [0, 1], [0, 1], [0, 0]])
+        out = tf.concat([self.convs[0](x), self.convs[1](shifted)], axis=-1)
+        return self.norm(out, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "search": self.search}
+
+
+def make_micro_op(op: str, filters: int, strides: int, *, search: bool, name: str):
+    """Builds one candidate op of the micro space.
+
+    Args:
+      op: one of `enas_tf.spaces.micro.OPS`.
+      filters: output channels (inputs of a cell are already calibrated to this).
+      strides: 2 for ops applied to a reduction cell's inputs, else 1.
+      search: see `make_norm`.
+      name: layer name.
+
+    Returns:
+      A Keras layer; identity with stride 2 is a factorized reduction.
+    """
+    if op == "sep_conv_3x3":
+        return StackedSepConv(filters, 3, strides, search=search, name=name)
+    if op == "sep_conv_5x5":
+        return StackedSepConv(filters, 5, strides, search=search, name=name)
+    if op == "avg_pool_3x3":
+        return keras.layers.AveragePooling2D(3, strides=strides, padding="same", name=name)
+    if op == "max_pool_3x3":
+        return keras.layers.MaxPooling2D(3, strides=strides, padding="same", name=name)
+    if op == "identity":
+        if strides == 1:
+            return keras.layers.Identity(name=name)
+        return FactorizedReduce(filters, search=search, name=name)
+    raise ValueError(f"unknown micro op {op!r}")

@@ -1,0 +1,414 @@
+"""The ENAS search: alternate a child phase (shared weights w) and a controller phase (policy).
+
+Structure (Orbit style, DESIGN.md rule 7): per-replica step functions (optionally XLA-compiled)
+-> a `tf.function` that runs `n` of them in a `tf.range` loop -> an eager outer loop that logs,
+writes summaries and checkpoints. The architecture is an int32 tensor sampled inside the step,
+so one trace serves every child.
+
+Epoch e = one pass over the training split with a freshly sampled arc per step (paper 2.2),
+then `controller.train_steps` REINFORCE updates, each averaging `num_aggregate` sampled arcs
+whose reward is their accuracy on one validation minibatch.
+
+Resume: the checkpoint holds both models, both optimizers, the baseline, the random generator,
+the step counters and the epoch/phase; the data of epoch e is a pure function of (seed, e), so a
+run restarted mid-epoch skips the batches it already trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import tensorflow as tf
+from absl import logging
+
+from enas_tf import reinforce, summaries, training
+from enas_tf.controller import Controller
+from enas_tf.data import images as image_data
+from enas_tf.models.micro import MicroSupernet
+from enas_tf.spaces import micro
+
+_CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
+
+
+def build_controller(config) -> Controller:
+    """The controller of the configured search space with the config's settings."""
+    ctrl = config.search.controller
+    return Controller(
+        micro.decision_program(config.search.model.num_nodes),
+        lstm_size=ctrl.lstm_size,
+        tanh_constant=ctrl.tanh_constant or None,
+        op_tanh_reduce=ctrl.op_tanh_reduce,
+        temperature=ctrl.temperature or None,
+    )
+
+
+def build_supernet(config, num_classes: int, image_shape) -> MicroSupernet:
+    model = config.search.model
+    supernet = MicroSupernet(
+        num_classes=num_classes,
+        num_layers=model.num_layers,
+        filters=model.filters,
+        num_nodes=model.num_nodes,
+        keep_prob=model.keep_prob,
+        use_aux_head=model.use_aux_head,
+        name="supernet",
+    )
+    supernet.materialize(image_shape)
+    return supernet
+
+
+@dataclasses.dataclass
+class SearchState:
+    """Everything the search trains or counts; all of it is checkpointed."""
+
+    supernet: MicroSupernet
+    controller: Controller
+    child_optimizer: object
+    controller_optimizer: object
+    baseline: tf.Variable
+    child_step: tf.Variable
+    controller_step: tf.Variable
+    epoch: tf.Variable
+    phase: tf.Variable
+    generator: tf.random.Generator
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        # Keras 3 layers do not expose list attributes to tf.train.Checkpoint, so the weights
+        # are saved as ordered lists; the architecture is fixed by config.json.
+        return tf.train.Checkpoint(
+            supernet=list(self.supernet.weights),
+            controller=list(self.controller.weights),
+            child_optimizer=list(self.child_optimizer.variables),
+            controller_optimizer=list(self.controller_optimizer.variables),
+            baseline=self.baseline,
+            child_step=self.child_step,
+            controller_step=self.controller_step,
+            epoch=self.epoch,
+            phase=self.phase,
+            generator=self.generator,
+        )
+
+
+def build_search_state(config, strategy, num_classes, image_shape, steps_per_epoch):
+    """Creates every variable of the search inside `strategy.scope()` (DESIGN.md rule 2)."""
+    with strategy.scope():
+        supernet = build_supernet(config, num_classes, image_shape)
+        controller = build_controller(config)
+        child_optimizer = training.make_child_optimizer(config.search.optimizer, steps_per_epoch)
+        child_optimizer.build(supernet.trainable_variables)
+        controller_optimizer = reinforce.make_controller_optimizer(
+            config.search.controller.learning_rate
+        )
+        controller_optimizer.build(controller.trainable_variables)
+        counter = lambda name: tf.Variable(0, dtype=tf.int64, trainable=False, name=name)  # noqa: E731
+        return SearchState(
+            supernet=supernet,
+            controller=controller,
+            child_optimizer=child_optimizer,
+            controller_optimizer=controller_optimizer,
+            baseline=tf.Variable(0.0, trainable=False, name="baseline"),
+            child_step=counter("child_step"),
+            controller_step=counter("controller_step"),
+            epoch=counter("epoch"),
+            phase=counter("phase"),
+            generator=tf.random.Generator.from_seed(config.seed),
+        )
+
+
+class SearchSteps:
+    """The compiled functions of the search; each is traced once for every architecture."""
+
+    def __init__(self, config, strategy, state: SearchState, jit_compile: bool):
+        self.config, self.strategy, self.state = config, strategy, state
+        search = config.search
+        self.global_batch = search.batch_size
+        self.eval_batch = search.eval_batch_size
+        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        self.child_replica_step = compile_step(self._child_replica_step)
+        self.reward_replica_step = compile_step(self._reward_replica_step)
+        self.train_child = tf.function(self._train_child)
+        self.train_controller = tf.function(self._train_controller)
+        self.evaluate_arc = tf.function(self._evaluate_arc)
+
+    def _replica_seed(self, seed):
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
+
+    # Child phase -------------------------------------------------------------------------
+    def _child_replica_step(self, seed, images, labels):
+        state, search = self.state, self.config.search
+        tokens, _, _ = state.controller.sample(self._replica_seed(seed))
+        variables = state.supernet.trainable_variables
+        num_replicas = self.strategy.num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            logits, aux_logits = state.supernet(images, tokens, training=True)
+            loss = training.classification_loss(
+                logits,
+                aux_logits,
+                labels,
+                aux_weight=search.aux_weight,
+                global_batch_size=self.global_batch,
+            )
+            l2 = search.optimizer.l2 * training.l2_penalty(variables) / num_replicas
+            total = loss + l2
+        grads = tape.gradient(total, variables)
+        grad_norm = training.apply_clipped_gradients(
+            state.child_optimizer, grads, variables, search.optimizer.grad_clip
+        )
+        return loss, training.accuracy_count(logits, labels), grad_norm
+
+    def _train_child(self, iterator, num_steps):
+        state, strategy = self.state, self.strategy
+        total_loss, correct, grad_norm = 0.0, 0.0, 0.0
+        for _ in tf.range(num_steps):
+            images, labels = next(iterator)
+            seed = state.generator.make_seeds(1)[:, 0]
+            loss, right, norm = strategy.run(self.child_replica_step, args=(seed, images, labels))
+            total_loss += strategy.reduce("SUM", loss, axis=None)
+            correct += strategy.reduce("SUM", right, axis=None)
+            grad_norm = strategy.reduce("MEAN", norm, axis=None)
+            state.child_step.assign_add(1)
+        steps = tf.cast(num_steps, tf.float32)
+        return {
+            "loss": total_loss / steps,
+            "accuracy": correct / (steps * self.global_batch),
+            "grad_norm": grad_norm,
+        }
+
+    # Controller phase --------------------------------------------------------------------
+    def _reward_replica_step(self, seed, images, labels):
+        """One sampled arc: its reward on a validation minibatch and its policy gradient."""
+        state, ctrl = self.state, self.config.search.controller
+        variables = state.controller.trainable_variables
+        with tf.GradientTape() as tape:
+            tokens, log_prob, entropy = state.controller.sample(self._replica_seed(seed))
+            with tape.stop_recording():
+                logits, _ = state.supernet(images, tokens, training=False)
+                accuracy = training.accuracy_count(logits, labels) / tf.cast(
+                    tf.shape(labels)[0], tf.float32
+                )
+            reward = reinforce.shaped_reward(accuracy, entropy, ctrl.entropy_weight)
+            # The original code moves the baseline towards the reward before the advantage.
+            baseline = reinforce.update_baseline(state.baseline, reward, ctrl.baseline_decay)
+            state.baseline.assign(baseline)
+            loss = reinforce.reinforce_loss(log_prob, reward, baseline)
+        grads = tape.gradient(loss, variables)
+        return grads, reward, accuracy, entropy, loss
+
+    def _train_controller(self, iterator):
+        """One controller update: gradients averaged over `num_aggregate` sampled arcs."""
+        state, strategy = self.state, self.strategy
+        num_aggregate = self.config.search.controller.num_aggregate
+        variables = state.controller.trainable_variables
+        summed = [tf.zeros_like(v) for v in variables]
+        stats = {"reward": 0.0, "accuracy": 0.0, "entropy": 0.0, "loss": 0.0}
+        for _ in tf.range(num_aggregate):
+            images, labels = next(iterator)
+            seed = state.generator.make_seeds(1)[:, 0]
+            grads, reward, accuracy, entropy, loss = strategy.run(
+                self.reward_replica_step, args=(seed, images, labels)
+            )
+            grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
+            summed = [s + g for s, g in zip(summed, grads, strict=True)]
+            for key, value in zip(stats, (reward, accuracy, entropy, loss), strict=True):
+                stats[key] += strategy.reduce("MEAN", value, axis=None)
+        state.controller_optimizer.apply_gradients(
+            zip([s / num_aggregate for s in summed], variables, strict=True)
+        )
+        state.controller_step.assign_add(1)
+        stats = {key: value / num_aggregate for key, value in stats.items()}
+        stats["baseline"] = tf.identity(state.baseline)
+        return stats
+
+    def _evaluate_arc(self, images, labels, tokens):
+        """Accuracy of one arc on one validation minibatch (derive and monitoring)."""
+
+        def replica(images, labels, tokens):
+            logits, _ = self.state.supernet(images, tokens, training=False)
+            return training.accuracy_count(logits, labels)
+
+        correct = self.strategy.run(replica, args=(images, labels, tokens))
+        return self.strategy.reduce("SUM", correct, axis=None) / tf.cast(
+            tf.shape(labels)[0] * self.strategy.num_replicas_in_sync, tf.float32
+        )
+
+    def sample_arc(self, seed):
+        tokens, log_prob, entropy = self.state.controller.sample(seed)
+        return tokens, log_prob, entropy
+
+
+def _distribute(strategy, dataset):
+    return iter(strategy.experimental_distribute_dataset(dataset))
+
+
+class Search:
+    """Runs (or resumes) the search phase in a workdir."""
+
+    def __init__(
+        self, config, workdir: str, strategy, splits: image_data.ImageSplits, jit_compile: bool
+    ):
+        self.config, self.workdir, self.strategy, self.splits = config, workdir, strategy, splits
+        search = config.search
+        self.steps_per_epoch = len(splits.train_labels) // search.batch_size
+        if self.steps_per_epoch < 1:
+            raise ValueError(
+                f"search.batch_size={search.batch_size} is larger than the training split "
+                f"({len(splits.train_labels)} images): lower it or use more data"
+            )
+        if len(splits.valid_labels) < search.eval_batch_size:
+            raise ValueError(
+                f"search.eval_batch_size={search.eval_batch_size} is larger than the validation "
+                f"split ({len(splits.valid_labels)} images): lower it or raise data.num_valid"
+            )
+        image_shape = splits.train_images.shape[1:]
+        self.state = build_search_state(
+            config, strategy, splits.num_classes, image_shape, self.steps_per_epoch
+        )
+        self.steps = SearchSteps(config, strategy, self.state, jit_compile)
+        self.manager = tf.train.CheckpointManager(
+            self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), max_to_keep=2
+        )
+        self.writers = summaries.Writers(workdir)
+
+    def restore(self) -> bool:
+        """Restores the latest checkpoint if any; returns whether one was found."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return False
+        self.manager.checkpoint.restore(latest).assert_consumed()
+        logging.info(
+            "search: resumed from %s (epoch %d, child step %d, controller step %d)",
+            latest,
+            int(self.state.epoch),
+            int(self.state.child_step),
+            int(self.state.controller_step),
+        )
+        return True
+
+    @property
+    def done(self) -> bool:
+        return int(self.state.epoch) >= self.config.search.epochs
+
+    def _train_dataset(self, epoch: int, skip: int):
+        dataset = image_data.make_train_dataset(
+            self.splits.train_images,
+            self.splits.train_labels,
+            batch_size=self.config.search.batch_size,
+            mean=self.splits.channel_mean,
+            std=self.splits.channel_std,
+            seed=self.config.seed * 100003 + epoch,
+            augment=True,
+            repeat=False,
+        )
+        return dataset.skip(skip)
+
+    def _valid_iterator(self, shuffle_seed: int):
+        dataset = image_data.make_eval_dataset(
+            self.splits.valid_images,
+            self.splits.valid_labels,
+            batch_size=self.config.search.eval_batch_size,
+            mean=self.splits.channel_mean,
+            std=self.splits.channel_std,
+            shuffle_seed=shuffle_seed,
+            repeat=True,
+        )
+        return _distribute(self.strategy, dataset)
+
+    def run(self, max_child_steps: int | None = None) -> None:
+        """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests)."""
+        self.restore()
+        state, config = self.state, self.config
+        started, start_step = time.time(), int(state.child_step)
+        total_steps = config.search.epochs * self.steps_per_epoch
+        while not self.done:
+            epoch = int(state.epoch)
+            if int(state.phase) == _CHILD:
+                done_in_epoch = int(state.child_step) - epoch * self.steps_per_epoch
+                iterator = _distribute(self.strategy, self._train_dataset(epoch, done_in_epoch))
+                while done_in_epoch < self.steps_per_epoch:
+                    chunk = min(
+                        config.steps_per_loop,
+                        self.steps_per_epoch - done_in_epoch,
+                        config.log_every_steps,
+                    )
+                    if max_child_steps is not None:
+                        chunk = min(chunk, max_child_steps - (int(state.child_step) - start_step))
+                        if chunk <= 0:
+                            self.manager.save(checkpoint_number=int(state.child_step))
+                            logging.info("search: stopped after %d child steps", max_child_steps)
+                            return
+                    metrics = self.steps.train_child(iterator, tf.constant(chunk))
+                    done_in_epoch += chunk
+                    step = int(state.child_step)
+                    if step % config.log_every_steps == 0 or done_in_epoch == self.steps_per_epoch:
+                        self._log_child(metrics, step, epoch, total_steps, started, start_step)
+                state.phase.assign(_CONTROLLER)
+                self.manager.save(checkpoint_number=int(state.child_step))
+            self._controller_phase(epoch)
+            state.epoch.assign_add(1)
+            state.phase.assign(_CHILD)
+            self.manager.save(checkpoint_number=int(state.child_step))
+        self.writers.flush()
+
+    def _log_child(self, metrics, step, epoch, total_steps, started, start_step):
+        metrics = {k: float(v) for k, v in metrics.items()}
+        metrics["lr"] = training.current_learning_rate(self.state.child_optimizer)
+        rate = (step - start_step) / max(time.time() - started, 1e-6)
+        eta = (total_steps - step) / rate if rate > 0 else float("nan")
+        logging.info(
+            "search epoch %d/%d child step %d/%d: loss %.4f acc %.3f lr %.4g | %.1f steps/s, "
+            "ETA %s",
+            epoch + 1,
+            self.config.search.epochs,
+            step,
+            total_steps,
+            metrics["loss"],
+            metrics["accuracy"],
+            metrics["lr"],
+            rate,
+            summaries.format_seconds(eta),
+        )
+        self.writers.scalars("train", step, {f"child/{k}": v for k, v in metrics.items()})
+
+    def _controller_phase(self, epoch: int) -> None:
+        state, ctrl = self.state, self.config.search.controller
+        iterator = self._valid_iterator(self.config.seed * 7919 + int(state.controller_step))
+        step = int(state.child_step)
+        stats = None
+        for _ in range(ctrl.train_steps):
+            stats = {k: float(v) for k, v in self.steps.train_controller(iterator).items()}
+        if stats is not None:
+            logging.info(
+                "search epoch %d/%d controller step %d: reward %.4f (valid acc %.3f) baseline "
+                "%.4f entropy %.3f loss %.4f",
+                epoch + 1,
+                self.config.search.epochs,
+                int(state.controller_step),
+                stats["reward"],
+                stats["accuracy"],
+                stats["baseline"],
+                stats["entropy"],
+                stats["loss"],
+            )
+            self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
+        # Monitoring: a freshly sampled child on a validation minibatch (never the test set).
+        images, labels = next(iterator)
+        tokens, _, _ = self.steps.sample_arc(state.generator.make_seeds(1)[:, 0])
+        accuracy = float(self.steps.evaluate_arc(images, labels, tokens))
+        arc = micro.MicroArc.from_tokens(
+            [int(t) for t in tokens.numpy()], self.config.search.model.num_nodes
+        )
+        normal, reduction = arc.to_string()
+        logging.info(
+            "search epoch %d: sampled child valid acc %.3f, normal [%s] reduction [%s]",
+            epoch + 1,
+            accuracy,
+            normal,
+            reduction,
+        )
+        self.writers.scalars("valid", step, {"sampled_child/accuracy": accuracy})
+        self.writers.text(
+            "valid", step, "sampled_arc", f"normal: {normal}  \nreduction: {reduction}"
+        )

@@ -1,0 +1,95 @@
+"""The controller's view of a search space: an ordered program of decision steps.
+
+Every search space (micro cells, macro networks, RNN cells) describes the order in which the
+controller LSTM makes its choices as a tuple of the small frozen steps below. The controller
+unrolls that program once at trace time, so the structure is static Python while every choice
+is an int32 tensor: one compiled graph samples every architecture.
+
+Tokens: each `OpChoice` and `IndexChoice` emits one int32 token; a `SkipChoice` emits
+`num_candidates` tokens (0/1 each). `AnchorStep` and `ResetAnchors` emit none. The token sequence
+of a space is exactly its architecture's integer encoding (`Arc.to_tokens()`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Union
+
+
+@dataclasses.dataclass(frozen=True)
+class OpChoice:
+    """Pick one of `num_ops` operations with a softmax over `h @ W_group + b_group`.
+
+    Attributes:
+      num_ops: number of candidate operations.
+      group: name of the softmax/embedding table; choices with the same group share weights
+        (the micro space's normal and reduction cells share one op table, as in the paper).
+      bias_init: optional initial value of the learnable logit bias, one float per op (the
+        original micro code starts the two separable convolutions at 10 so early children are
+        not dominated by parameter-free ops).
+    """
+
+    num_ops: int
+    group: str = "op"
+    bias_init: Optional[tuple[float, ...]] = None
+
+    def __post_init__(self):
+        if self.num_ops < 1:
+            raise ValueError(f"OpChoice.num_ops must be >= 1, got {self.num_ops}")
+        if self.bias_init is not None and len(self.bias_init) != self.num_ops:
+            raise ValueError(
+                f"OpChoice.bias_init has {len(self.bias_init)} values for {self.num_ops} ops"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexChoice:
+    """Pick one of the first `num_candidates` anchors by additive attention.
+
+    The logits are `v . tanh(W1 a_j + W2 h)` over the anchors `a_j` pushed so far in the current
+    block; the chosen anchor becomes the next LSTM input.
+    """
+
+    num_candidates: int
+
+    def __post_init__(self):
+        if self.num_candidates < 1:
+            raise ValueError(f"IndexChoice.num_candidates must be >= 1, got {self.num_candidates}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipChoice:
+    """Independent Bernoulli choices over the first `num_candidates` anchors (macro skips).
+
+    Each candidate's logit is the attention score against the anchor; the next LSTM input is the
+    mean of the selected anchors (zeros when none is selected).
+    """
+
+    num_candidates: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AnchorStep:
+    """Run the LSTM once and push its output as the anchor of a new node.
+
+    The next LSTM input after an anchor step is the learned "go" embedding.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class ResetAnchors:
+    """Start a new block: forget the anchors (the reduction cell attends only to its own nodes)."""
+
+
+DecisionStep = Union[OpChoice, IndexChoice, SkipChoice, AnchorStep, ResetAnchors]
+
+
+def num_tokens(program: tuple[DecisionStep, ...]) -> int:
+    """Number of int32 tokens a program emits."""
+    total = 0
+    for step in program:
+        if isinstance(step, (OpChoice, IndexChoice)):
+            total += 1
+        elif isinstance(step, SkipChoice):
+            total += step.num_candidates
+    return total

@@ -1,0 +1,80 @@
+"""Command-line entry point: `python -m enas_tf.train [--config=...] [--workdir=...]`.
+
+With no arguments it runs the quickstart (configs/quickstart.py) on the embedded dataset into
+runs/quickstart. Rerunning a command on the same workdir resumes it.
+
+Examples:
+  python -m enas_tf.train --config=configs/cifar10_micro.py:runlocal \
+      --config.data.source=/data/cifar-10-batches-py --workdir=runs/micro_local
+  python -m enas_tf.train --config=configs/cifar10_micro.py:phase=final --tpu=my-tpu \
+      --workdir=gs://bucket/enas/micro_final
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DEFAULT_CONFIG = os.path.join(_REPO, "configs", "quickstart.py")
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config",
+    _DEFAULT_CONFIG,
+    "Config file (configs/*.py[:args]); override with --config.KEY=V.",
+    lock_config=True,
+)
+_WORKDIR = flags.DEFINE_string(
+    "workdir",
+    None,
+    "Directory for checkpoints, TensorBoard events, arc.json and export/. "
+    "Default: runs/<config file name>. Rerunning on the same workdir resumes.",
+)
+_TPU = flags.DEFINE_string("tpu", "", "TPU name, grpc://address, or 'local' on a TPU VM.")
+_MODE = flags.DEFINE_enum(
+    "mode",
+    "all",
+    ["all", "search", "derive", "retrain", "export"],
+    "Stages to run; 'all' runs search -> derive -> retrain -> export (skipping finished ones).",
+)
+
+
+def default_workdir(config_path: str) -> str:
+    """runs/<config name>[_<args>], e.g. runs/quickstart or runs/cifar10_micro_runlocal."""
+    path, _, arg = config_path.partition(":")
+    name = os.path.splitext(os.path.basename(path))[0]
+    if arg:
+        name += "_" + arg.replace("=", "-").replace(",", "_")
+    return os.path.join("runs", name)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from enas_tf import pipeline  # Imports TensorFlow; after flag parsing so --help is fast.
+
+    workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
+    logging.info("workdir: %s", workdir)
+    try:
+        outputs = pipeline.run(_CONFIG.value, workdir, tpu=_TPU.value, mode=_MODE.value)
+    except (ValueError, RuntimeError, FileExistsError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if "export" in outputs:
+        print(f"exported SavedModel: {outputs['export']}")
+    if "retrain" in outputs:
+        print(f"test accuracy: {outputs['retrain']['test_accuracy']:.4f}")
+    return 0
+
+
+def run():
+    logging.set_verbosity(logging.INFO)
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,78 @@
+"""Pieces of child-network training shared by the search (supernet) and retraining (child).
+
+Kept free of any loop or strategy logic: the loss, the optimizer with its schedule, and the
+clipped gradient application. Per-replica code: losses are averaged over the *global* batch so
+that summing gradients across replicas gives the global mean.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def make_lr_schedule(optim_config, steps_per_epoch: int):
+    """Cosine decay with warm restarts (paper 3.2: lmax, lmin, T0, Tmul).
+
+    Restart periods are counted in epochs (T0 = 10 epochs, doubling), converted to steps.
+    """
+    return keras.optimizers.schedules.CosineDecayRestarts(
+        initial_learning_rate=optim_config.lr_max,
+        first_decay_steps=max(1, int(optim_config.t0 * steps_per_epoch)),
+        t_mul=float(optim_config.t_mul),
+        m_mul=1.0,
+        alpha=optim_config.lr_min / optim_config.lr_max if optim_config.lr_max else 0.0,
+    )
+
+
+def make_child_optimizer(optim_config, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Nesterov momentum 0.9 on the cosine warm-restart schedule (paper 3.2)."""
+    return keras.optimizers.SGD(
+        learning_rate=make_lr_schedule(optim_config, steps_per_epoch),
+        momentum=optim_config.momentum,
+        nesterov=True,
+    )
+
+
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The learning rate the optimizer will use at its next step (for logs and summaries)."""
+    return float(optimizer.learning_rate)  # Keras 3 evaluates the schedule at `iterations`.
+
+
+def l2_penalty(variables) -> tf.Tensor:
+    """sum(w^2) over kernels (rank >= 2); norm scales and offsets are not decayed."""
+    kernels = [v for v in variables if len(v.shape) >= 2]
+    if not kernels:
+        return tf.constant(0.0)
+    return tf.add_n([tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in kernels])
+
+
+def classification_loss(logits, aux_logits, labels, *, aux_weight: float, global_batch_size: int):
+    """Cross-entropy (+ weighted auxiliary cross-entropy), averaged over the global batch."""
+    xent = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    loss = tf.reduce_sum(xent) / global_batch_size
+    if aux_logits is not None and aux_weight:
+        aux = keras.losses.sparse_categorical_crossentropy(labels, aux_logits, from_logits=True)
+        loss += aux_weight * tf.reduce_sum(aux) / global_batch_size
+    return loss
+
+
+def apply_clipped_gradients(optimizer, grads, variables, clip_norm: float):
+    """Clips by global norm and applies the *clipped* gradients.
+
+    The original CIFAR code computed clipped gradients and then applied the unclipped ones;
+    tests check that the update here really is bounded.
+
+    Returns:
+      The global norm before clipping.
+    """
+    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
+    clipped, norm = tf.clip_by_global_norm(grads, clip_norm)
+    optimizer.apply_gradients(zip(clipped, variables, strict=True))
+    return norm
+
+
+def accuracy_count(logits, labels) -> tf.Tensor:
+    """Number of correct top-1 predictions (float32), to be summed across replicas."""
+    predictions = tf.argmax(logits, axis=-1, output_type=labels.dtype)
+    return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))

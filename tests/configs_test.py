@@ -1,0 +1,87 @@
+"""Tests for enas_tf.configs and the config files in configs/."""
+
+import json
+import os
+
+import pytest
+from ml_collections import config_flags  # noqa: F401  (ensures the dependency is installed)
+
+from enas_tf import configs as config_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load(name, arg=None):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "configs", name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+@pytest.mark.parametrize(
+    "name,arg",
+    [
+        ("quickstart.py", None),
+        ("cifar10_micro.py", None),
+        ("cifar10_micro.py", "phase=final"),
+        ("cifar10_micro.py", "runlocal"),
+        ("cifar10_micro.py", "phase=final,runlocal"),
+    ],
+)
+def test_every_config_validates_and_serialises(name, arg):
+    config = _load(name, arg)
+    config_lib.validate(config)
+    assert json.loads(config.to_json())["space"] == "micro"
+
+
+def test_cifar10_micro_has_the_paper_settings():
+    config = _load("cifar10_micro.py")
+    assert (config.search.model.num_layers, config.search.model.filters) == (6, 20)
+    assert config.search.model.num_nodes == 5  # B = 7
+    assert config.search.epochs == 150 and config.search.batch_size == 160
+    assert (config.retrain.model.num_layers, config.retrain.model.filters) == (15, 36)
+    assert config.retrain.epochs == 630 and config.retrain.batch_size == 144
+    assert config.retrain.optimizer.lr_max == 0.05 and config.retrain.optimizer.t_mul == 2
+    assert config.search.controller.learning_rate == 3.5e-3
+    assert config.arc == ""
+    assert _load("cifar10_micro.py", "phase=final").arc == "enas_micro_final"
+
+
+def test_configs_are_locked_against_new_keys():
+    config = _load("quickstart.py")
+    with pytest.raises(AttributeError):
+        config.search.epocs = 3  # misspelt: must not be silently added
+
+
+def test_parse_arg_rejects_unknown_and_parses_types():
+    args = config_lib.parse_arg("phase=final,runlocal", phase="search", runlocal=False)
+    assert args.phase == "final" and args.runlocal is True
+    with pytest.raises(config_lib.ConfigError, match="unknown config argument 'fase'"):
+        config_lib.parse_arg("fase=final", phase="search")
+    with pytest.raises(config_lib.ConfigError, match="phase='serch'"):
+        _load("cifar10_micro.py", "phase=serch")
+
+
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("search.model.num_layers", 4, "search.model.num_layers=4: must be a positive multiple"),
+        ("retrain.model.filters", 7, "retrain.model.filters=7"),
+        ("search.controller.num_aggregate", 0, "num_aggregate=0"),
+        ("retrain.drop_path_keep_prob", 0.0, "drop_path_keep_prob=0.0"),
+        ("jit_compile", "maybe", "jit_compile='maybe'"),
+        ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),
+    ],
+)
+def test_validate_names_the_bad_key(key, value, match):
+    config = _load("quickstart.py")
+    with config.unlocked():
+        section = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            section = section[part]
+        section[leaf] = value
+    with pytest.raises(config_lib.ConfigError, match=match):
+        config_lib.validate(config)
