@@ -1,0 +1,7 @@
+"""Search spaces: what an architecture is, how it is encoded, and how the controller samples it.
+
+* `decisions`: the controller's view of a space, an ordered program of decision steps.
+* `micro`: the paper's convolutional-cell space (Section 2.4): `MicroArc` and its encodings.
+* `arc_io`: arc.json reading/writing and the published architectures, for every space.
+* `errors`: `ArcError`, raised for anything that is not an architecture of its space.
+"""
