@@ -62,7 +62,7 @@ NUM_CELL_INPUTS = 2
 """Nodes 0 and 1 of every cell are its inputs; computed nodes start at index 2."""
 
 CELLS: tuple[str, ...] = ("normal", "reduction")
-"""Cell names in encoding order (the reduction cell is sampled after, conditioned on, the normal)."""
+"""Cell names in encoding order (the reduction cell is sampled after, conditioned on, normal)."""
 
 FIELDS: tuple[str, ...] = ("input_a", "op_a", "input_b", "op_b")
 """Field order of one node in the integer encodings."""
@@ -112,7 +112,9 @@ def _op_name_problem(value: Any) -> Optional[str]:
 
 def _check_num_nodes(num_nodes: Any) -> int:
     if not _is_int(num_nodes) or num_nodes < 1:
-        raise ArcError(f"num_nodes={_show(num_nodes)}: must be an integer >= 1 (B - 2 in the paper)")
+        raise ArcError(
+            f"num_nodes={_show(num_nodes)}: must be an integer >= 1 (B - 2 in the paper)"
+        )
     return int(num_nodes)
 
 
@@ -542,7 +544,9 @@ def _cell_from_named(nodes: Any, cell: str) -> MicroCell:
                 raise ArcError(f"{prefix}: missing field {field!r}")
             value = entry[field]
             problem = (
-                _input_problem(value, index) if field.startswith("input") else _op_name_problem(value)
+                _input_problem(value, index)
+                if field.startswith("input")
+                else _op_name_problem(value)
             )
             if problem:
                 raise ArcError(f"{prefix}, {field}={_show(value)}: {problem}")
