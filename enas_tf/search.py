@@ -161,7 +161,9 @@ class SearchSteps:
 
     def _train_child(self, iterator, num_steps):
         state, strategy = self.state, self.strategy
-        total_loss, correct, grad_norm = 0.0, 0.0, 0.0
+        total_loss = tf.constant(0.0)
+        correct = tf.constant(0.0)
+        grad_norm = tf.constant(0.0)
         for _ in tf.range(num_steps):
             images, labels = next(iterator)
             seed = state.generator.make_seeds(1)[:, 0]
@@ -202,8 +204,9 @@ class SearchSteps:
         state, strategy = self.state, self.strategy
         num_aggregate = self.config.search.controller.num_aggregate
         variables = state.controller.trainable_variables
+        # Loop state is explicit tensors created before the loop (autograph loop variables).
         summed = [tf.zeros_like(v) for v in variables]
-        stats = {"reward": 0.0, "accuracy": 0.0, "entropy": 0.0, "loss": 0.0}
+        totals = tf.zeros([4], tf.float32)  # reward, accuracy, entropy, loss
         for _ in tf.range(num_aggregate):
             images, labels = next(iterator)
             seed = state.generator.make_seeds(1)[:, 0]
@@ -212,15 +215,22 @@ class SearchSteps:
             )
             grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
             summed = [s + g for s, g in zip(summed, grads, strict=True)]
-            for key, value in zip(stats, (reward, accuracy, entropy, loss), strict=True):
-                stats[key] += strategy.reduce("MEAN", value, axis=None)
+            values = tf.stack(
+                [strategy.reduce("MEAN", v, axis=None) for v in (reward, accuracy, entropy, loss)]
+            )
+            totals = totals + values
         state.controller_optimizer.apply_gradients(
             zip([s / num_aggregate for s in summed], variables, strict=True)
         )
         state.controller_step.assign_add(1)
-        stats = {key: value / num_aggregate for key, value in stats.items()}
-        stats["baseline"] = tf.identity(state.baseline)
-        return stats
+        means = totals / num_aggregate
+        return {
+            "reward": means[0],
+            "accuracy": means[1],
+            "entropy": means[2],
+            "loss": means[3],
+            "baseline": tf.identity(state.baseline),
+        }
 
     def _evaluate_arc(self, images, labels, tokens):
         """Accuracy of one arc on one validation minibatch (derive and monitoring)."""

@@ -54,13 +54,20 @@ def default_workdir(config_path: str) -> str:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from enas_tf import pipeline  # Imports TensorFlow; after flag parsing so --help is fast.
+    # These import TensorFlow: after flag parsing, so --help is fast.
+    from enas_tf import pipeline
+    from enas_tf.configs import ConfigError
+    from enas_tf.data.images import DataError
+    from enas_tf.spaces.errors import ArcError
+    from enas_tf.strategy import StrategyError
+
+    user_errors = (ConfigError, DataError, ArcError, pipeline.WorkdirError, StrategyError)
 
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
     logging.info("workdir: %s", workdir)
     try:
         outputs = pipeline.run(_CONFIG.value, workdir, tpu=_TPU.value, mode=_MODE.value)
-    except (ValueError, RuntimeError, FileExistsError) as error:
+    except user_errors as error:  # Bad input: say what and how to fix, no traceback.
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,10 +18,10 @@ import functools
 
 import keras
 import tensorflow as tf
-from enas_tf.spaces.micro import OPS, MicroCell
 
 from enas_tf.layers.norm import DropPath
 from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
+from enas_tf.spaces.micro import OPS, MicroCell
 
 
 def select_node(nodes, index):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
-from enas_tf.spaces.micro import MicroArc
 
 from enas_tf.layers.heads import AuxHead, ClassifierHead
 from enas_tf.layers.micro_cells import FixedMicroCell, SharedMicroCell
 from enas_tf.layers.ops import make_norm
 from enas_tf.models.micro_layout import aux_head_position, micro_layout
+from enas_tf.spaces.micro import MicroArc
 
 
 class _MicroNetwork(keras.layers.Layer):

@@ -1,0 +1,49 @@
+"""The smallest complete pipeline: what the tests run, and a one-minute install check.
+
+Command:
+
+    python -m enas_tf.train --config=configs/tiny.py --workdir=runs/tiny
+
+Expected: search -> derive -> retrain -> export in about 1-2 minutes on 2 CPU cores, almost all
+of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x12 synthetic
+images). Use it to check an installation or a code change end to end, not to get a model.
+"""
+
+from enas_tf import configs as config_lib
+
+
+def get_config(arg=None):
+    del arg
+    c = config_lib.base_config()
+    c.data.source = "embedded"
+    c.data.num_valid = 32
+    c.data.embedded.num_train = 96
+    c.data.embedded.num_test = 32
+    c.data.embedded.image_size = 12
+    c.log_every_steps = 2
+
+    c.search.model.num_layers = 3
+    c.search.model.filters = 4
+    c.search.model.num_nodes = 2
+    c.search.model.use_aux_head = True
+    c.search.batch_size = 16
+    c.search.eval_batch_size = 16
+    c.search.epochs = 2
+    c.search.optimizer.t0 = 1
+    c.search.controller.lstm_size = 16
+    c.search.controller.train_steps = 2
+    c.search.controller.num_aggregate = 2
+
+    c.derive.num_candidates = 3
+
+    c.retrain.model.num_layers = 3
+    c.retrain.model.filters = 4
+    c.retrain.model.use_aux_head = True
+    c.retrain.batch_size = 16
+    c.retrain.eval_batch_size = 16
+    c.retrain.epochs = 1
+    c.retrain.optimizer.t0 = 1
+    c.retrain.drop_path_keep_prob = 0.8
+    c.retrain.cutout_size = 2
+    c.lock()
+    return c

@@ -1,0 +1,181 @@
+"""End to end: search -> derive -> retrain -> export on the tiny config, then serve it.
+
+The exported SavedModel is run by `saved_model_cli run` in a separate process (what a user or a
+serving check would do) and must predict what the retrained Keras model predicts in memory.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from configs import tiny
+from enas_tf import configs as config_lib
+from enas_tf import pipeline
+from enas_tf.data import images as image_data
+from enas_tf.export import make_serving_fn
+from enas_tf.retrain import Retrain
+from enas_tf.spaces import arc_io
+from enas_tf.spaces.errors import ArcError
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """Runs the whole tiny pipeline once for the tests of this module."""
+    config = tiny.get_config()
+    workdir = str(tmp_path_factory.mktemp("run") / "workdir")
+    outputs = pipeline.run(config, workdir)
+    return config, workdir, outputs
+
+
+def _tags(event_dir):
+    tags = set()
+    for path in glob.glob(os.path.join(event_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_pipeline_writes_every_stage_output(finished_run):
+    config, workdir, outputs = finished_run
+    assert outputs["export"] == os.path.join(workdir, "export", "1")
+    saved = json.load(open(os.path.join(workdir, "config.json")))
+    assert saved["search"]["model"]["num_nodes"] == config.search.model.num_nodes
+
+    candidates = json.load(open(os.path.join(workdir, "candidates.json")))["candidates"]
+    assert 1 <= len(candidates) <= config.derive.num_candidates
+    scores = [c["valid_accuracy"] for c in candidates]
+    assert scores == sorted(scores, reverse=True)
+    best = arc_io.load_arc(os.path.join(workdir, "arc.json"))
+    assert best.to_json() == candidates[0]["arc"]
+    assert arc_io.load_arc(os.path.join(outputs["export"], "arc.json")) == best
+
+    result = json.load(open(os.path.join(workdir, "retrain", "result.json")))
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    assert result["epochs"] == config.retrain.epochs
+
+    assert {"child/loss", "child/accuracy", "child/lr", "controller/reward"} <= _tags(
+        os.path.join(workdir, "train")
+    )
+    assert {"controller/baseline", "controller/entropy"} <= _tags(os.path.join(workdir, "train"))
+    assert {"sampled_child/accuracy", "sampled_arc"} <= _tags(os.path.join(workdir, "valid"))
+
+
+def test_exported_graph_has_no_case_ops_and_no_xla(finished_run):
+    _, _, outputs = finished_run
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(outputs["export"], "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    graph = proto.meta_graphs[0].graph_def
+    nodes = list(graph.node) + [n for fn in graph.library.function for n in fn.node_def]
+    op_types = {node.op for node in nodes}
+    assert op_types, "empty graph"
+    assert "Conv2D" in op_types or "DepthwiseConv2dNative" in op_types
+    assert not op_types & {"Case", "StatelessCase", "XlaLaunch", "_XlaCompile"}
+    for fn in graph.library.function:
+        assert not fn.attr["_XlaMustCompile"].b, fn.signature.name
+
+
+def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp_path):
+    config, workdir, outputs = finished_run
+    splits = image_data.load_image_splits(config.data)
+    pixels = splits.test_images[:5].astype(np.float32)
+    inputs = tmp_path / "images.npy"
+    np.save(inputs, pixels)
+    cli_out = tmp_path / "cli"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tensorflow.python.tools.saved_model_cli",
+            "run",
+            "--dir",
+            outputs["export"],
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--inputs",
+            f"images={inputs}",
+            "--outdir",
+            str(cli_out),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    served_probs = np.load(cli_out / "probabilities.npy")
+    served_classes = np.load(cli_out / "classes.npy")
+
+    # The in-memory model: the retrained child restored from its checkpoint.
+    arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
+    retrain = Retrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
+    retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint).assert_consumed()
+    expected = make_serving_fn(retrain.child, splits.channel_mean, splits.channel_std)(
+        tf.constant(pixels)
+    )
+    assert served_probs.shape == (5, splits.num_classes)
+    np.testing.assert_allclose(served_probs, expected["probabilities"].numpy(), atol=1e-5)
+    np.testing.assert_array_equal(served_classes, expected["classes"].numpy())
+    np.testing.assert_allclose(served_probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_rerun_on_a_finished_workdir_trains_and_exports_nothing_new(finished_run):
+    config, workdir, outputs = finished_run
+    ckpt_dir = os.path.join(workdir, "search", "ckpt")
+    latest_search = tf.train.latest_checkpoint(ckpt_dir)
+    arc_before = open(os.path.join(workdir, "arc.json")).read()
+    again = pipeline.run(config, workdir)
+    assert again["export"] == outputs["export"]
+    assert tf.train.latest_checkpoint(ckpt_dir) == latest_search
+    assert open(os.path.join(workdir, "arc.json")).read() == arc_before
+    assert sorted(os.listdir(os.path.join(workdir, "export"))) == ["1"]
+
+
+def test_a_different_model_on_the_same_workdir_is_refused(finished_run):
+    config, workdir, _ = finished_run
+    other = tiny.get_config()
+    with other.unlocked():
+        other.search.model.filters = 6
+    with pytest.raises(pipeline.WorkdirError, match="search.model"):
+        pipeline.run(other, workdir)
+
+
+@pytest.mark.parametrize(
+    "override, error, message",
+    [
+        (("arc", "/no/such/arc.json"), ArcError, "/no/such/arc.json"),
+        (("data.source", "/no/such/cifar-10-batches-py"), image_data.DataError, "/no/such"),
+        (("search.batch_size", 10_000), config_lib.ConfigError, "search.batch_size"),
+    ],
+)
+def test_bad_input_fails_before_the_workdir_is_touched(tmp_path, override, error, message):
+    config = tiny.get_config()
+    key, value = override
+    with config.unlocked():
+        section = config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            section = section[parent]
+        section[leaf] = value
+    workdir = tmp_path / "workdir"
+    with pytest.raises(error, match=message):
+        pipeline.run(config, str(workdir))
+    assert not workdir.exists()
+
+
+def test_a_malformed_arc_file_names_the_file(tmp_path):
+    bad = tmp_path / "arc.json"
+    bad.write_text('{"normal": "not an arc"}')
+    config = tiny.get_config()
+    with config.unlocked():
+        config.arc = str(bad)
+    with pytest.raises(ArcError, match=str(bad)):
+        pipeline.run(config, str(tmp_path / "workdir"))
+    assert not (tmp_path / "workdir").exists()

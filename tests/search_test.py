@@ -1,0 +1,76 @@
+"""Tests of the alternating search loop: one trace, XLA compilation, checkpoint/resume."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from configs import tiny
+from enas_tf import search as search_lib
+from enas_tf.data import images as image_data
+
+
+@pytest.fixture(scope="module")
+def config():
+    return tiny.get_config()
+
+
+@pytest.fixture(scope="module")
+def splits(config):
+    return image_data.load_image_splits(config.data)
+
+
+def _search(config, splits, workdir, jit_compile=False):
+    return search_lib.Search(
+        config, str(workdir), tf.distribute.get_strategy(), splits, jit_compile
+    )
+
+
+def test_child_and_controller_steps_are_traced_once(config, splits, tmp_path):
+    search = _search(config, splits, tmp_path)
+    train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
+    valid_iterator = search._valid_iterator(shuffle_seed=0)
+    weights_before = [w.numpy().copy() for w in search.state.controller.trainable_variables]
+    for chunk in (1, 2, 3):
+        metrics = search.steps.train_child(train_iterator, tf.constant(chunk))
+        assert np.isfinite(float(metrics["loss"]))
+    for _ in range(2):
+        stats = search.steps.train_controller(valid_iterator)
+        assert 0.0 <= float(stats["accuracy"]) <= 1.0
+    assert int(search.state.child_step) == 6
+    assert int(search.state.controller_step) == 2
+    # Six child steps with six sampled arcs, two controller updates: one trace each.
+    assert search.steps.train_child.experimental_get_tracing_count() == 1
+    assert search.steps.child_replica_step.experimental_get_tracing_count() == 1
+    assert search.steps.train_controller.experimental_get_tracing_count() == 1
+    assert search.steps.reward_replica_step.experimental_get_tracing_count() == 1
+    weights_after = search.state.controller.trainable_variables
+    assert any(
+        not np.allclose(before, after.numpy())
+        for before, after in zip(weights_before, weights_after, strict=True)
+    ), "the controller update changed no weight"
+
+
+def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(config, splits, tmp_path):
+    steps_per_epoch = (len(splits.train_labels)) // config.search.batch_size
+    first = _search(config, splits, tmp_path)
+    first.run(max_child_steps=3)
+    assert int(first.state.child_step) == 3
+    assert int(first.state.epoch) == 0
+    baseline = float(first.state.baseline)
+
+    second = _search(config, splits, tmp_path)
+    assert second.restore()
+    assert int(second.state.child_step) == 3
+    assert float(second.state.baseline) == baseline
+    second.run()
+    expected_child_steps = config.search.epochs * steps_per_epoch
+    assert int(second.state.child_step) == expected_child_steps
+    assert int(second.state.controller_step) == (
+        config.search.epochs * config.search.controller.train_steps
+    )
+    assert int(second.state.epoch) == config.search.epochs
+    latest = tf.train.latest_checkpoint(os.path.join(tmp_path, "search", "ckpt"))
+    assert latest.endswith(f"ckpt-{expected_child_steps}")
+    assert second.done
