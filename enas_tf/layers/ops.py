@@ -148,6 +148,43 @@ class FactorizedReduce(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "search": self.search}
 
 
+class WindowMaxPool(keras.layers.Layer):
+    """3x3 'same' max pooling as a maximum over the 9 shifted copies of the padded input.
+
+    Same values as `keras.layers.MaxPooling2D(3, padding="same")` (padding never wins the max),
+    but its gradient is elementwise selects instead of `MaxPoolGrad`. Used in the supernet
+    because XLA fails to compile `MaxPoolGrad` (select-and-scatter) inside the gradient of a
+    `tf.switch_case` branch (value-inference RET_CHECK in TF 2.21; see BUILD_NOTES.md).
+    """
+
+    def __init__(self, strides: int = 1, **kw):
+        super().__init__(**kw)
+        self.strides = strides
+
+    def call(self, x):
+        height, width = tf.shape(x)[1], tf.shape(x)[2]
+        lowest = tf.constant(x.dtype.min, x.dtype)
+        padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
+        out = None
+        for dy in range(3):
+            for dx in range(3):
+                window = padded[:, dy : dy + height, dx : dx + width, :]
+                out = window if out is None else tf.maximum(out, window)
+        if self.strides > 1:
+            # TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on
+            # even sizes (offset 1 in `out`, which is centred on every pixel) and at -1 on odd.
+            offsets = [1 - self._same_pad_top(int(x.shape[axis])) for axis in (1, 2)]
+            out = out[:, offsets[0] :: self.strides, offsets[1] :: self.strides, :]
+        return out
+
+    def _same_pad_top(self, size: int) -> int:
+        output = -(-size // self.strides)
+        return max((output - 1) * self.strides + 3 - size, 0) // 2
+
+    def get_config(self):
+        return {**super().get_config(), "strides": self.strides}
+
+
 def make_micro_op(op: str, filters: int, strides: int, *, search: bool, name: str):
     """Builds one candidate op of the micro space.
 
@@ -168,6 +205,8 @@ def make_micro_op(op: str, filters: int, strides: int, *, search: bool, name: st
     if op == "avg_pool_3x3":
         return keras.layers.AveragePooling2D(3, strides=strides, padding="same", name=name)
     if op == "max_pool_3x3":
+        if search:
+            return WindowMaxPool(strides, name=name)
         return keras.layers.MaxPooling2D(3, strides=strides, padding="same", name=name)
     if op == "identity":
         if strides == 1:

@@ -1,0 +1,30 @@
+"""Tests of the micro-space building blocks."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from enas_tf.layers import ops
+
+
+@pytest.mark.parametrize("size", [4, 5, 8, 16])
+@pytest.mark.parametrize("strides", [1, 2])
+def test_window_max_pool_equals_keras_same_max_pool(size, strides):
+    x = tf.constant(np.random.default_rng(size).normal(size=(2, size, size, 3)), tf.float32)
+    expected = keras.layers.MaxPooling2D(3, strides=strides, padding="same")(x)
+    np.testing.assert_array_equal(ops.WindowMaxPool(strides)(x).numpy(), expected.numpy())
+
+
+def test_factorized_reduce_halves_resolution_and_sets_filters():
+    layer = ops.FactorizedReduce(6, search=True)
+    out = layer(tf.ones([2, 8, 8, 4]), training=True)
+    assert out.shape == (2, 4, 4, 6)
+
+
+@pytest.mark.parametrize("op", ["sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3"])
+@pytest.mark.parametrize("strides", [1, 2])
+def test_every_op_keeps_filters_and_applies_its_stride(op, strides):
+    layer = ops.make_micro_op(op, 4, strides, search=True, name=op)
+    out = layer(tf.ones([2, 8, 8, 4]), training=True)
+    assert out.shape == (2, 8 // strides, 8 // strides, 4)
