@@ -41,6 +41,8 @@ _JIT = flags.DEFINE_bool("jit_compile", False, "XLA-compile both steps")
 
 def make_step(model, optimizer, supernet: bool):
     variables = model.trainable_variables
+    # Built here, as the search does: a tf.function that creates variables traces twice.
+    optimizer.build(variables)
 
     def step(images, labels, tokens):
         with tf.GradientTape() as tape:
