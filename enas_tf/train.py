@@ -54,6 +54,10 @@ def default_workdir(config_path: str) -> str:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    # TensorFlow's C++ INFO/WARNING lines (CUDA probing; a harmless type-inference dump on the
+    # lowered switch_case merges) would bury the progress lines. Errors still print; set
+    # TF_CPP_MIN_LOG_LEVEL=0 to see everything.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # These import TensorFlow: after flag parsing, so --help is fast.
     from enas_tf import pipeline
     from enas_tf.configs import ConfigError
