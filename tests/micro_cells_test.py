@@ -128,3 +128,42 @@ def test_fixed_cell_builds_only_the_arcs_ops():
     out = cell(_inputs(), training=True)
     assert len(cell.ops) == 2 * len(arc.normal.nodes)
     assert out.shape[-1] == FILTERS * len(arc.normal.loose_ends())
+
+
+def test_one_traced_step_routes_gradients_by_the_arc_it_is_called_with():
+    # A stale branch index (e.g. captured at trace time) would pass the per-call test above but
+    # send every later gradient to the first arc's branches.
+    cell = _built_cell()
+    inputs = _inputs(2)
+    variables = cell.trainable_variables
+
+    @tf.function
+    def grads(tokens):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(cell(inputs, tokens, training=True)))
+        return tape.gradient(loss, variables, unconnected_gradients="zero")
+
+    def branches_with_gradient(tokens):
+        values = grads(tf.constant(tokens, tf.int32))
+        by_path = {v.path: g.numpy() for v, g in zip(variables, values, strict=True)}
+        return {
+            (p, side, i)
+            for p, node in enumerate(cell.branches)
+            for side, layers in enumerate(node)
+            for i, layer in enumerate(layers)
+            if any(np.abs(by_path[v.path]).sum() > 0 for v in layer.trainable_variables)
+        }
+
+    assert branches_with_gradient([0, 0, 1, 1, 2, 0, 0, 1]) == {
+        (0, 0, 0),
+        (0, 1, 1),
+        (1, 0, 0),
+        (1, 1, 1),
+    }
+    assert branches_with_gradient([0, 1, 1, 0, 2, 1, 0, 0]) == {
+        (0, 0, 1),
+        (0, 1, 0),
+        (1, 0, 1),
+        (1, 1, 0),
+    }
+    assert grads.experimental_get_tracing_count() == 1
