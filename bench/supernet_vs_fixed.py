@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from enas_tf import configs as config_lib  # noqa: E402
 from enas_tf import training  # noqa: E402
 from enas_tf.models.micro import MicroChild, MicroSupernet  # noqa: E402
 from enas_tf.spaces import micro  # noqa: E402
@@ -37,6 +38,7 @@ _SIZE = flags.DEFINE_integer("image_size", 32, "image height and width")
 _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per model (after one warm-up step)")
 _ARCS = flags.DEFINE_integer("arcs", 50, "different arcs stepped through for the trace count")
 _JIT = flags.DEFINE_bool("jit_compile", False, "XLA-compile both steps")
+_SEARCH = config_lib.base_config().search  # optimizer, l2, clipping and aux weight of the search
 
 
 def make_step(model, optimizer, supernet: bool):
@@ -51,11 +53,11 @@ def make_step(model, optimizer, supernet: bool):
             else:
                 logits, aux = model(images, training=True)
             loss = training.classification_loss(
-                logits, aux, labels, aux_weight=0.4, global_batch_size=_BATCH.value
+                logits, aux, labels, aux_weight=_SEARCH.aux_weight, global_batch_size=_BATCH.value
             )
-            total = loss + 1e-4 * training.l2_penalty(variables)
+            total = loss + _SEARCH.optimizer.l2 * training.l2_penalty(variables)
         grads = tape.gradient(total, variables)
-        training.apply_clipped_gradients(optimizer, grads, variables, 5.0)
+        training.apply_clipped_gradients(optimizer, grads, variables, _SEARCH.optimizer.grad_clip)
         return loss
 
     return tf.function(step, jit_compile=_JIT.value)
@@ -87,13 +89,13 @@ def main(argv):
     supernet = MicroSupernet(num_nodes=_NODES.value, use_aux_head=True, **common)
     supernet.materialize(shape)
     build_s = time.perf_counter() - start
-    super_opt = training.make_child_optimizer(_optimizer_config(), 100)
+    super_opt = training.make_child_optimizer(_SEARCH.optimizer, 100)
     super_step = make_step(supernet, super_opt, supernet=True)
     super_first, super_ms = time_steps(super_step, images, labels, [tokens])
 
     child = MicroChild(arc, use_aux_head=True, **common)
     child(tf.zeros([2, *shape]), training=True)
-    child_opt = training.make_child_optimizer(_optimizer_config(), 100)
+    child_opt = training.make_child_optimizer(_SEARCH.optimizer, 100)
     child_step = make_step(child, child_opt, supernet=False)
     child_first, child_ms = time_steps(child_step, images, labels, [tokens])
 
@@ -118,14 +120,6 @@ def main(argv):
     print(f"supernet / fixed: {super_ms / child_ms:.2f}x")
     print(
         f"supernet traces after {_ARCS.value} different arcs (+{_STEPS.value + 1} steps): {traces}"
-    )
-
-
-def _optimizer_config():
-    import ml_collections
-
-    return ml_collections.ConfigDict(
-        dict(lr_max=0.05, lr_min=0.0005, t0=10, t_mul=2, momentum=0.9, l2=1e-4, grad_clip=5.0)
     )
 
 

@@ -48,6 +48,28 @@ def _require(condition: bool, key: str, value, allowed: str):
         raise ConfigError(f"config.{key}={value!r}: {allowed}")
 
 
+def check_batch_sizes(config, num_train: int, num_valid: int) -> None:
+    """Refuses batch sizes the loaded data cannot fill (a split smaller than one batch).
+
+    Checked by the pipeline before it writes the workdir, and by `Search`/`Retrain` for callers
+    that build them directly.
+
+    Raises:
+      ConfigError: naming the key, its value and the split size.
+    """
+    checks = (
+        ("search.batch_size", config.search.batch_size, num_train, "training split"),
+        ("search.eval_batch_size", config.search.eval_batch_size, num_valid, "validation split"),
+        ("retrain.batch_size", config.retrain.batch_size, num_train, "training split"),
+    )
+    for key, value, available, split in checks:
+        if value > available:
+            raise ConfigError(
+                f"config.{key}={value} is larger than the {split} ({available} images): lower "
+                "it, or use more data (data.max_train_examples, data.num_valid)"
+            )
+
+
 def validate(config: ml_collections.ConfigDict) -> None:
     """Checks values that would otherwise fail late (after minutes of training) or silently.
 

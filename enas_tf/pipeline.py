@@ -55,22 +55,6 @@ def check_workdir_config(config, workdir: str) -> None:
             )
 
 
-def check_batch_sizes(config, splits) -> None:
-    """Refuses batch sizes the loaded splits cannot fill, before anything is written."""
-    train, valid = len(splits.train_labels), len(splits.valid_labels)
-    checks = (
-        ("search.batch_size", config.search.batch_size, train, "training split"),
-        ("search.eval_batch_size", config.search.eval_batch_size, valid, "validation split"),
-        ("retrain.batch_size", config.retrain.batch_size, train, "training split"),
-    )
-    for key, value, available, split in checks:
-        if value > available:
-            raise config_lib.ConfigError(
-                f"config.{key}={value} is larger than the {split} ({available} images): lower "
-                "it, or use more data (data.max_train_examples, data.num_valid)"
-            )
-
-
 def _resolve_arc(config):
     """The arc to retrain when `config.arc` is set (a path or a published name), else None."""
     if not config.arc:
@@ -86,7 +70,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
     splits = image_data.load_image_splits(config.data)
-    check_batch_sizes(config, splits)
+    config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
     strategy = strategy_lib.create_strategy(tpu)
     jit = strategy_lib.use_jit(config.jit_compile, strategy)
     os.makedirs(workdir, exist_ok=True)

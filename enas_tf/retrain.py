@@ -14,6 +14,7 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from enas_tf import configs as config_lib
 from enas_tf import files, summaries, training
 from enas_tf.data import images as image_data
 from enas_tf.models.micro import MicroChild
@@ -55,12 +56,8 @@ class Retrain:
             arc,
         )
         rt = config.retrain
+        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
         self.steps_per_epoch = len(splits.train_labels) // rt.batch_size
-        if self.steps_per_epoch < 1:
-            raise ValueError(
-                f"retrain.batch_size={rt.batch_size} is larger than the training split "
-                f"({len(splits.train_labels)} images)"
-            )
         self.image_shape = splits.train_images.shape[1:]
         with strategy.scope():
             self.child = build_child(config, arc, splits.num_classes, self.image_shape)

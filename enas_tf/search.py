@@ -23,6 +23,7 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from enas_tf import configs as config_lib
 from enas_tf import reinforce, summaries, training
 from enas_tf.controller import Controller
 from enas_tf.data import images as image_data
@@ -261,17 +262,8 @@ class Search:
     ):
         self.config, self.workdir, self.strategy, self.splits = config, workdir, strategy, splits
         search = config.search
+        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
         self.steps_per_epoch = len(splits.train_labels) // search.batch_size
-        if self.steps_per_epoch < 1:
-            raise ValueError(
-                f"search.batch_size={search.batch_size} is larger than the training split "
-                f"({len(splits.train_labels)} images): lower it or use more data"
-            )
-        if len(splits.valid_labels) < search.eval_batch_size:
-            raise ValueError(
-                f"search.eval_batch_size={search.eval_batch_size} is larger than the validation "
-                f"split ({len(splits.valid_labels)} images): lower it or raise data.num_valid"
-            )
         image_shape = splits.train_images.shape[1:]
         self.state = build_search_state(
             config, strategy, splits.num_classes, image_shape, self.steps_per_epoch

@@ -85,3 +85,15 @@ def test_validate_names_the_bad_key(key, value, match):
         section[leaf] = value
     with pytest.raises(config_lib.ConfigError, match=match):
         config_lib.validate(config)
+
+
+def test_check_batch_sizes_names_the_key_and_the_split_size():
+    config = config_lib.base_config()
+    config_lib.check_batch_sizes(config, num_train=45000, num_valid=5000)
+    with pytest.raises(config_lib.ConfigError, match=r"search.eval_batch_size=500.*\(100 images\)"):
+        config_lib.check_batch_sizes(config, num_train=45000, num_valid=100)
+    with pytest.raises(config_lib.ConfigError, match=r"search.batch_size=160.*\(100 images\)"):
+        config_lib.check_batch_sizes(config, num_train=100, num_valid=5000)
+    config.search.batch_size = 100
+    with pytest.raises(config_lib.ConfigError, match=r"retrain.batch_size=144.*\(100 images\)"):
+        config_lib.check_batch_sizes(config, num_train=100, num_valid=5000)
