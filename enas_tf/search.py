@@ -46,6 +46,7 @@ def build_controller(config) -> Controller:
 
 
 def build_supernet(config, num_classes: int, image_shape) -> MicroSupernet:
+    """The configured supernet with every variable built (DESIGN.md rule 2)."""
     model = config.search.model
     supernet = MicroSupernet(
         num_classes=num_classes,

@@ -21,6 +21,31 @@ from ml_collections import config_flags
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _DEFAULT_CONFIG = os.path.join(_REPO, "configs", "quickstart.py")
 
+
+def _bad_override_message(error: Exception, argv) -> str:
+    """Names the `--config.KEY=V` override whose key does not exist, with ml_collections' hint.
+
+    ml_collections reports an unknown key as a chained KeyError/AttributeError whose text is
+    escaped, and absl would print it as a traceback.
+    """
+    causes = []
+    while error is not None:
+        causes.append(error)
+        error = error.__context__
+    key = str(causes[-1].args[0]) if causes[-1].args else "?"
+    hint = next(
+        (str(c.args[0]).split("\n", 1)[1] for c in causes if c.args and "\n" in str(c.args[0])),
+        "",
+    )
+    overrides = [a for a in argv if a.startswith("--config.") and f".{key}" in a.split("=")[0]]
+    flag = overrides[0].split("=")[0] if overrides else f"--config...{key}"
+    return (
+        f"error: {flag}: the config has no key {key!r}. {hint} Overrides may only change "
+        "keys the config file defines (unknown keys are refused so that a typo is not "
+        "silently ignored); see the config file or configs/ for the keys."
+    ).replace("  ", " ")
+
+
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
     _DEFAULT_CONFIG,
@@ -82,9 +107,16 @@ def main(argv):
     return 0
 
 
+def _parse_flags(argv):
+    try:
+        return app.parse_flags_with_usage(argv)
+    except (KeyError, AttributeError) as error:  # An unknown key in a --config.KEY=V override.
+        sys.exit(_bad_override_message(error, argv))
+
+
 def run():
     logging.set_verbosity(logging.INFO)
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

@@ -69,12 +69,8 @@ def test_controller_sampling_and_policy_gradient_compile_with_xla(config):
     np.testing.assert_array_equal(tokens.numpy(), eager_tokens.numpy())
 
 
-@pytest.mark.skipif(
-    not os.environ.get("ENAS_TF_SLOW_TESTS"),
-    reason="XLA-compiling the whole supernet step takes >10 minutes on 2 CPU cores "
-    "(BUILD_NOTES.md); set ENAS_TF_SLOW_TESTS=1 to run it",
-)
 def test_child_and_controller_steps_compile_with_xla(config, splits, tmp_path):
+    # The TPU proxy (DESIGN.md rule 8); ~4 minutes on 2 CPU cores, the slowest test.
     search = _search(config, splits, tmp_path, jit_compile=True)
     train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
     metrics = search.steps.train_child(train_iterator, tf.constant(2))

@@ -6,7 +6,8 @@ and `op_b(h[input_b])`. The cell output concatenates the loose ends (nodes no la
 
 Shared cell routing (DESIGN.md rules 1-4): the arc arrives as an int32 tensor; the input of each
 op is picked by `select_node` and the op by `tf.switch_case` over per-(node, side, op) layers
-that were all built before the first step. Loose ends are concatenated in a fixed-shape form:
+that were all built before the first step; separable convs pick their per-input weights by the
+same index. Loose ends are concatenated in a fixed-shape form:
 every computed node, multiplied by a 0/1 mask, then the 1x1 projection back to `filters`
 channels. This equals the original code's gather of the loose ends followed by a 1x1 conv
 with the matching rows of the weight, but its shape does not depend on the arc.
@@ -20,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.norm import DropPath
-from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
+from enas_tf.layers.ops import FactorizedReduce, InputIndexedSepConv, ReluConvBN, make_micro_op
 from enas_tf.spaces.micro import OPS, MicroCell
 
 
@@ -77,13 +78,20 @@ class CellInputs(keras.layers.Layer):
 class SharedMicroCell(keras.layers.Layer):
     """The supernet cell: every candidate op of every node, routed by the arc tensor.
 
-    Weights are per (node, side, op). In a reduction cell an op applied to one of the two cell
-    inputs runs with stride 2 and an op applied to a computed node with stride 1, so those are
-    separate layers and the switch index is `op + 5 * (input >= 2)`.
+    Weights are per (node, side, op), and the separable convs' weights also per input node
+    (`InputIndexedSepConv`, as in the original code). In a reduction cell an op applied to one
+    of the two cell inputs runs with stride 2 and an op applied to a computed node with
+    stride 1, so those are separate layers and the switch index is `op + 5 * (input >= 2)`.
     """
 
     def __init__(
-        self, num_nodes: int, filters: int, *, reduction: bool, reduce_prev_prev: bool, **kw
+        self,
+        num_nodes: int,
+        filters: int,
+        *,
+        reduction: bool,
+        reduce_prev_prev: bool,
+        **kw,
     ):
         super().__init__(**kw)
         self.num_nodes, self.filters, self.reduction = num_nodes, filters, reduction
@@ -102,13 +110,19 @@ class SharedMicroCell(keras.layers.Layer):
                         2 if reduction else 1,
                         search=True,
                         name=f"node{p + 2}_{side}_{op}",
+                        num_inputs=2 if reduction else p + 2,
                     )
                     for op in OPS
                 ]
                 if reduction and p > 0:
                     layers += [
                         make_micro_op(
-                            op, filters, 1, search=True, name=f"node{p + 2}_{side}_{op}_inner"
+                            op,
+                            filters,
+                            1,
+                            search=True,
+                            name=f"node{p + 2}_{side}_{op}_inner",
+                            num_inputs=p,
                         )
                         for op in OPS
                     ]
@@ -119,22 +133,28 @@ class SharedMicroCell(keras.layers.Layer):
 
     def _route(self, nodes, branches, index, op, training):
         num_ops = len(OPS)
+
+        def branch_calls(layers, x, input_index):
+            return [
+                functools.partial(layer, x, input_index, training=training)
+                if isinstance(layer, InputIndexedSepConv)
+                else functools.partial(layer, x, training=training)
+                for layer in layers
+            ]
+
         if not self.reduction:
-            x = select_node(nodes, index)
-            calls = [functools.partial(layer, x, training=training) for layer in branches]
+            calls = branch_calls(branches, select_node(nodes, index), index)
             switch_index = op
         else:
-            cell_input = select_node(nodes[:2], tf.minimum(index, 1))
-            calls = [
-                functools.partial(layer, cell_input, training=training)
-                for layer in branches[:num_ops]
-            ]
+            cell_input_index = tf.minimum(index, 1)
+            calls = branch_calls(
+                branches[:num_ops], select_node(nodes[:2], cell_input_index), cell_input_index
+            )
             if len(nodes) > 2:
-                inner = select_node(nodes[2:], tf.maximum(index - 2, 0))
-                calls += [
-                    functools.partial(layer, inner, training=training)
-                    for layer in branches[num_ops:]
-                ]
+                inner_index = tf.maximum(index - 2, 0)
+                calls += branch_calls(
+                    branches[num_ops:], select_node(nodes[2:], inner_index), inner_index
+                )
             switch_index = op + num_ops * tf.cast(index >= 2, op.dtype)
         if self.materializing:
             outputs = [call() for call in calls]

@@ -6,6 +6,17 @@ import keras
 import tensorflow as tf
 
 
+def batch_stat_norm(x, gamma, beta, epsilon: float):
+    """Normalises `x` [N, H, W, C] with its own batch statistics, then scales and shifts.
+
+    The fused kernel (FusedBatchNormV3 and its gradient) in training mode normalises with the
+    batch's mean and biased variance, like `tf.nn.moments` + `batch_normalization`, but as one
+    op each way instead of ~10 small ones; XLA compiles it too.
+    """
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)
+    return y
+
+
 class BatchStatNorm(keras.layers.Layer):
     """Batch normalisation that always uses the current batch's statistics.
 
@@ -25,10 +36,7 @@ class BatchStatNorm(keras.layers.Layer):
 
     def call(self, x, training=None):
         del training  # Same computation in every mode, by design.
-        mean, variance = tf.nn.moments(x, axes=[0, 1, 2], keepdims=False)
-        return tf.nn.batch_normalization(
-            x, mean, variance, self.beta, self.gamma, variance_epsilon=self.epsilon
-        )
+        return batch_stat_norm(x, self.gamma, self.beta, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf.layers.norm import BatchStatNorm
+from enas_tf.layers.norm import BatchStatNorm, batch_stat_norm
 
 _HE_INIT = "he_normal"  # The paper initialises the shared weights with He initialisation.
 
@@ -111,6 +111,109 @@ class StackedSepConv(keras.layers.Layer):
         }
 
 
+def select_slice(stacked, index):
+    """`stacked[index]` for an int32 scalar tensor, as a one-hot contraction.
+
+    Unlike `tf.gather`, whose gradient is `IndexedSlices`, the gradient is a dense tensor of the
+    variable's shape (zero outside slice `index`): fixed shapes for XLA/TPU and plain dense
+    updates in the optimizer.
+    """
+    num = int(stacked.shape[0])
+    if num == 1:
+        return stacked[0]
+    one_hot = tf.one_hot(index, num, dtype=stacked.dtype)
+    return tf.tensordot(one_hot, stacked, axes=[[0], [0]])
+
+
+def _stacked_he_normal(num: int):
+    """He-normal initialisation of each of `num` stacked slices, as if it were one kernel.
+
+    Each slice gets its own `HeNormal` instance: an unseeded Keras 3 initializer fixes its seed
+    at construction, so calling one instance `num` times would give `num` identical slices.
+    """
+
+    def init(shape, dtype=None):
+        return tf.stack([keras.initializers.HeNormal()(shape[1:], dtype=dtype) for _ in range(num)])
+
+    return init
+
+
+class InputIndexedSepConv(keras.layers.Layer):
+    """The supernet's `StackedSepConv`: one weight set per possible input node of the op.
+
+    `call(x, input_index)` runs relu -> depthwise -> pointwise -> batch-stat norm twice with the
+    depthwise, pointwise, scale and offset weights of slice `input_index`, as the original ENAS
+    code does (`w[prev_cell]`): a weight set only ever sees inputs from one node, whose
+    statistics differ from the other nodes' (a cell input vs. a sum of two branches). Sharing
+    them across inputs made random-arc training of the supernet markedly slower (BUILD_NOTES.md).
+    Selecting the slice is a one-hot contraction, not another switch, so the number of
+    `switch_case` branches does not grow with the number of inputs (DESIGN.md rule 5).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, *, num_inputs: int, **kw):
+        super().__init__(**kw)
+        if num_inputs < 1:
+            raise ValueError(f"num_inputs must be >= 1, got {num_inputs}")
+        self.filters, self.kernel_size, self.strides, self.num_inputs = (
+            filters,
+            kernel_size,
+            strides,
+            num_inputs,
+        )
+        self.epsilon = 1e-5
+
+    def build(self, input_shape):
+        n, k, f = self.num_inputs, self.kernel_size, self.filters
+        self.depthwise, self.pointwise, self.gammas, self.betas = [], [], [], []
+        channels = int(input_shape[-1])
+        for i in range(2):
+            self.depthwise.append(
+                self.add_weight(
+                    name=f"depthwise_{i}",
+                    shape=(n, k, k, channels, 1),
+                    initializer=_stacked_he_normal(n),
+                )
+            )
+            self.pointwise.append(
+                self.add_weight(
+                    name=f"pointwise_{i}",
+                    shape=(n, 1, 1, channels, f),
+                    initializer=_stacked_he_normal(n),
+                )
+            )
+            self.gammas.append(self.add_weight(name=f"gamma_{i}", shape=(n, f), initializer="ones"))
+            self.betas.append(self.add_weight(name=f"beta_{i}", shape=(n, f), initializer="zeros"))
+            channels = f
+
+    def call(self, x, input_index, training=None):
+        del training  # Batch statistics in every mode (see `make_norm`).
+        for i in range(2):
+            strides = self.strides if i == 0 else 1
+            x = tf.nn.separable_conv2d(
+                tf.nn.relu(x),
+                select_slice(self.depthwise[i], input_index),
+                select_slice(self.pointwise[i], input_index),
+                strides=[1, strides, strides, 1],
+                padding="SAME",
+            )
+            x = batch_stat_norm(
+                x,
+                select_slice(self.gammas[i], input_index),
+                select_slice(self.betas[i], input_index),
+                self.epsilon,
+            )
+        return x
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "num_inputs": self.num_inputs,
+        }
+
+
 class FactorizedReduce(keras.layers.Layer):
     """Halves the spatial size without losing every other pixel.
 
@@ -140,7 +243,11 @@ class FactorizedReduce(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = tf.nn.relu(x)
-        shifted = tf.pad(x[:, 1:, 1:, :], [[0, 0], [0, 1], [0, 1], [0, 0]])
+        # `tf.slice`, not `x[:, 1:, 1:]`: the gradient of the latter is `StridedSliceGrad`,
+        # which took ~20% of a CPU training step of the fixed child (BUILD_NOTES.md).
+        shifted = tf.pad(
+            tf.slice(x, [0, 1, 1, 0], [-1, -1, -1, -1]), [[0, 0], [0, 1], [0, 1], [0, 0]]
+        )
         out = tf.concat([self.convs[0](x), self.convs[1](shifted)], axis=-1)
         return self.norm(out, training=training)
 
@@ -149,12 +256,19 @@ class FactorizedReduce(keras.layers.Layer):
 
 
 class WindowMaxPool(keras.layers.Layer):
-    """3x3 'same' max pooling as a maximum over the 9 shifted copies of the padded input.
+    """3x3 'same' max pooling as maxima over shifted slices of the padded input.
 
     Same values as `keras.layers.MaxPooling2D(3, padding="same")` (padding never wins the max),
-    but its gradient is elementwise selects instead of `MaxPoolGrad`. Used in the supernet
-    because XLA fails to compile `MaxPoolGrad` (select-and-scatter) inside the gradient of a
-    `tf.switch_case` branch (value-inference RET_CHECK in TF 2.21; see BUILD_NOTES.md).
+    but its gradient is elementwise selects and pads instead of `MaxPoolGrad`. Used in the
+    supernet because XLA fails to compile `MaxPoolGrad` (select-and-scatter) inside the gradient
+    of a `tf.switch_case` branch (value-inference RET_CHECK in TF 2.21; see BUILD_NOTES.md).
+
+    The window is separable (max over 3 rows, then over 3 columns: 4 maxima instead of 8), and
+    the shifts are `tf.slice`, whose gradient is a cheap `Pad`; Python slicing would give
+    `StridedSlice`, whose gradient (`StridedSliceGrad`) was 25% of the supernet's CPU step time.
+    It is also faster than Keras' pooling *inside a switch branch* on CPU: there the oneDNN
+    kernels are not substituted and the plain `MaxPoolGrad` costs ~4x this layer's whole
+    backward pass (profile in BUILD_NOTES.md).
     """
 
     def __init__(self, strides: int = 1, **kw):
@@ -165,16 +279,21 @@ class WindowMaxPool(keras.layers.Layer):
         height, width = tf.shape(x)[1], tf.shape(x)[2]
         lowest = tf.constant(x.dtype.min, x.dtype)
         padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
-        out = None
-        for dy in range(3):
-            for dx in range(3):
-                window = padded[:, dy : dy + height, dx : dx + width, :]
-                out = window if out is None else tf.maximum(out, window)
+        rows = tf.slice(padded, [0, 0, 0, 0], [-1, height, -1, -1])
+        for dy in (1, 2):
+            rows = tf.maximum(rows, tf.slice(padded, [0, dy, 0, 0], [-1, height, -1, -1]))
+        out = tf.slice(rows, [0, 0, 0, 0], [-1, -1, width, -1])
+        for dx in (1, 2):
+            out = tf.maximum(out, tf.slice(rows, [0, 0, dx, 0], [-1, -1, width, -1]))
         if self.strides > 1:
             # TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on
             # even sizes (offset 1 in `out`, which is centred on every pixel) and at -1 on odd.
+            # The subsampling is a 1x1 average pool (a copy) rather than a strided slice, for
+            # the same reason as the shifts above: `AvgPoolGrad` is cheap, `StridedSliceGrad`
+            # is not, and XLA compiles both.
             offsets = [1 - self._same_pad_top(int(x.shape[axis])) for axis in (1, 2)]
-            out = out[:, offsets[0] :: self.strides, offsets[1] :: self.strides, :]
+            out = tf.slice(out, [0, offsets[0], offsets[1], 0], [-1, -1, -1, -1])
+            out = tf.nn.avg_pool2d(out, 1, self.strides, "SAME")
         return out
 
     def _same_pad_top(self, size: int) -> int:
@@ -185,7 +304,15 @@ class WindowMaxPool(keras.layers.Layer):
         return {**super().get_config(), "strides": self.strides}
 
 
-def make_micro_op(op: str, filters: int, strides: int, *, search: bool, name: str):
+def make_micro_op(
+    op: str,
+    filters: int,
+    strides: int,
+    *,
+    search: bool,
+    name: str,
+    num_inputs: int = 1,
+):
     """Builds one candidate op of the micro space.
 
     Args:
@@ -194,14 +321,19 @@ def make_micro_op(op: str, filters: int, strides: int, *, search: bool, name: st
       strides: 2 for ops applied to a reduction cell's inputs, else 1.
       search: see `make_norm`.
       name: layer name.
+      num_inputs: in the supernet, the number of nodes the op can read; its separable convs
+        keep one weight set per input node (`InputIndexedSepConv`).
 
     Returns:
       A Keras layer; identity with stride 2 is a factorized reduction.
     """
-    if op == "sep_conv_3x3":
-        return StackedSepConv(filters, 3, strides, search=search, name=name)
-    if op == "sep_conv_5x5":
-        return StackedSepConv(filters, 5, strides, search=search, name=name)
+    if op in ("sep_conv_3x3", "sep_conv_5x5"):
+        kernel_size = 3 if op == "sep_conv_3x3" else 5
+        if search:
+            return InputIndexedSepConv(
+                filters, kernel_size, strides, num_inputs=num_inputs, name=name
+            )
+        return StackedSepConv(filters, kernel_size, strides, search=search, name=name)
     if op == "avg_pool_3x3":
         return keras.layers.AveragePooling2D(3, strides=strides, padding="same", name=name)
     if op == "max_pool_3x3":
