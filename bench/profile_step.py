@@ -1,0 +1,110 @@
+"""Op-level profile of one child training step: where the supernet's extra time goes.
+
+Runs the same step as `supernet_vs_fixed.py` for one model under the TensorFlow profiler and
+prints the TensorFlow ops that took the most CPU time per step (summed over the executor's
+threads, so the total exceeds wall time on a multi-core machine).
+
+Usage (same model flags as supernet_vs_fixed.py):
+    python bench/profile_step.py --model=supernet --num_layers=3 --filters=20 --num_nodes=3 \
+        --batch=160 --image_size=32
+    python bench/profile_step.py --model=child ...   # the fixed child of the same arc
+
+Not a test. The profile also lands in --logdir for TensorBoard's profile plugin.
+"""
+
+from __future__ import annotations
+
+import collections
+import glob
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import supernet_vs_fixed as bench  # noqa: E402  (its flags and step function)
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
+
+from enas_tf import training  # noqa: E402
+from enas_tf.models.micro import MicroChild, MicroSupernet  # noqa: E402
+from enas_tf.spaces import micro  # noqa: E402
+
+_MODEL = flags.DEFINE_enum("model", "supernet", ["supernet", "child"], "model to profile")
+_TOP = flags.DEFINE_integer("top", 20, "ops to print")
+_LOGDIR = flags.DEFINE_string("logdir", "", "profile output (default: a temporary directory)")
+_PROFILED_STEPS = 3
+
+
+def op_times(logdir: str) -> tuple[collections.Counter, collections.Counter]:
+    """CPU microseconds and event counts per TensorFlow op type, from the profile's XSpace."""
+    paths = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+    space = xplane_pb2.XSpace()
+    with open(paths[0], "rb") as f:
+        space.ParseFromString(f.read())
+    micros, counts = collections.Counter(), collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue  # executor threads only; other lines are Python and runtime spans
+            for event in line.events:
+                op_type = plane.event_metadata[event.metadata_id].name.split(":")[-1]
+                micros[op_type] += event.duration_ps / 1e6
+                counts[op_type] += 1
+    return micros, counts
+
+
+def main(argv):
+    del argv
+    rng = np.random.default_rng(0)
+    shape = (bench._SIZE.value, bench._SIZE.value, 3)
+    images = tf.constant(rng.normal(size=(bench._BATCH.value, *shape)), tf.float32)
+    labels = tf.constant(rng.integers(0, 10, bench._BATCH.value), tf.int32)
+    arc = micro.sample_random_arc(bench._NODES.value, rng)
+    tokens = tf.constant(arc.to_tokens(), tf.int32)
+    common = dict(num_classes=10, num_layers=bench._LAYERS.value, filters=bench._FILTERS.value)
+    if _MODEL.value == "supernet":
+        model = MicroSupernet(num_nodes=bench._NODES.value, use_aux_head=True, **common)
+        model.materialize(shape)
+    else:
+        model = MicroChild(arc, use_aux_head=True, **common)
+        model(tf.zeros([2, *shape]), training=True)
+    optimizer = training.make_child_optimizer(bench._SEARCH.optimizer, 100)
+    step = bench.make_step(model, optimizer, supernet=_MODEL.value == "supernet")
+
+    step(images, labels, tokens).numpy()  # trace
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        step(images, labels, tokens).numpy()
+        times.append(time.perf_counter() - start)
+    logdir = _LOGDIR.value or tempfile.mkdtemp(prefix="enas_profile_")
+    tf.profiler.experimental.start(logdir)
+    for _ in range(_PROFILED_STEPS):
+        step(images, labels, tokens).numpy()
+    tf.profiler.experimental.stop()
+
+    micros, counts = op_times(logdir)
+    total = sum(v for k, v in micros.items() if k != "Process")
+    print(
+        f"{_MODEL.value}: {1000 * statistics.median(times):.1f} ms/step wall (median of 5); "
+        f"{total / 1000 / _PROFILED_STEPS:.1f} ms/step of op CPU time; profile in {logdir}"
+    )
+    print("| op | CPU ms/step | ops/step |")
+    print("|---|---|---|")
+    for op_type, value in micros.most_common(_TOP.value + 1):
+        if op_type == "Process":  # the executor's per-node wrapper span, not an op
+            continue
+        print(
+            f"| {op_type} | {value / 1000 / _PROFILED_STEPS:.1f} | "
+            f"{counts[op_type] // _PROFILED_STEPS} |"
+        )
+
+
+if __name__ == "__main__":
+    app.run(main)
