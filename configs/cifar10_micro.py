@@ -20,8 +20,8 @@ Commands:
 Expected time and result: the paper's search took 11.5 h on one GTX 1080Ti and its final
 training reaches 96.46% (CutOut) test accuracy; people re-running the authors' code report
 96.1-96.5%. On a 2-core CPU the full settings are impractical (days); `runlocal` searches on
-1,500 training images for one epoch and retrains for one epoch: about 6.5 minutes on 2 cores,
-about 3.5 of them tracing the supernet, and about 24% test accuracy (measured numbers in
+1,500 training images for one epoch and retrains for one epoch: about 5 minutes on 2 cores,
+about 3 of them tracing the supernet, and 17-24% test accuracy (two runs; measured numbers in
 BUILD_NOTES.md). `data.source=tfds` reads a prepared TFDS directory
 (`--config.data.tfds_data_dir`).
 """

@@ -323,7 +323,7 @@ class Search:
         """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests)."""
         self.restore()
         state, config = self.state, self.config
-        started, start_step = time.time(), int(state.child_step)
+        started, start_step, traced = time.time(), int(state.child_step), False
         total_steps = config.search.epochs * self.steps_per_epoch
         while not self.done:
             epoch = int(state.epoch)
@@ -345,6 +345,8 @@ class Search:
                     metrics = self.steps.train_child(iterator, tf.constant(chunk))
                     done_in_epoch += chunk
                     step = int(state.child_step)
+                    if not traced:  # Steps/s and ETA leave out the one-off trace (~1 min).
+                        traced, started, start_step = True, time.time(), step
                     if step % config.log_every_steps == 0 or done_in_epoch == self.steps_per_epoch:
                         self._log_child(metrics, step, epoch, total_steps, started, start_step)
                 state.phase.assign(_CONTROLLER)
