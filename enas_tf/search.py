@@ -323,7 +323,10 @@ class Search:
         """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests)."""
         self.restore()
         state, config = self.state, self.config
-        started, start_step, traced = time.time(), int(state.child_step), False
+        run_start_step = int(state.child_step)  # For max_child_steps.
+        # Steps/s and ETA are measured from the end of the first chunk, leaving out the one-off
+        # trace (~1 min); until then the rate is unknown.
+        rate_clock, rate_start_step = None, run_start_step
         total_steps = config.search.epochs * self.steps_per_epoch
         while not self.done:
             epoch = int(state.epoch)
@@ -337,7 +340,9 @@ class Search:
                         config.log_every_steps,
                     )
                     if max_child_steps is not None:
-                        chunk = min(chunk, max_child_steps - (int(state.child_step) - start_step))
+                        chunk = min(
+                            chunk, max_child_steps - (int(state.child_step) - run_start_step)
+                        )
                         if chunk <= 0:
                             self.manager.save(checkpoint_number=int(state.child_step))
                             logging.info("search: stopped after %d child steps", max_child_steps)
@@ -345,10 +350,12 @@ class Search:
                     metrics = self.steps.train_child(iterator, tf.constant(chunk))
                     done_in_epoch += chunk
                     step = int(state.child_step)
-                    if not traced:  # Steps/s and ETA leave out the one-off trace (~1 min).
-                        traced, started, start_step = True, time.time(), step
+                    if rate_clock is None:
+                        rate_clock, rate_start_step = time.time(), step
                     if step % config.log_every_steps == 0 or done_in_epoch == self.steps_per_epoch:
-                        self._log_child(metrics, step, epoch, total_steps, started, start_step)
+                        self._log_child(
+                            metrics, step, epoch, total_steps, rate_clock, rate_start_step
+                        )
                 state.phase.assign(_CONTROLLER)
                 self.manager.save(checkpoint_number=int(state.child_step))
             self._controller_phase(epoch)
