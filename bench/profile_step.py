@@ -4,10 +4,11 @@ Runs the same step as `supernet_vs_fixed.py` for one model under the TensorFlow 
 prints the TensorFlow ops that took the most CPU time per step (summed over the executor's
 threads, so the total exceeds wall time on a multi-core machine).
 
-Usage (same model flags as supernet_vs_fixed.py):
-    python bench/profile_step.py --model=supernet --num_layers=3 --filters=20 --num_nodes=3 \
-        --batch=160 --image_size=32
+Usage (same --config and flags as supernet_vs_fixed.py):
+    python bench/profile_step.py --model=supernet --config.search.model.num_layers=3 \
+        --config.search.model.num_nodes=3
     python bench/profile_step.py --model=child ...   # the fixed child of the same arc
+    python bench/profile_step.py --config=configs/cifar10_macro.py   # the macro supernet
 
 Not a test. The profile also lands in --logdir for TensorBoard's profile plugin.
 """
@@ -32,8 +33,6 @@ from absl import app, flags  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from enas_tf import training  # noqa: E402
-from enas_tf.models.micro import MicroChild, MicroSupernet  # noqa: E402
-from enas_tf.spaces import micro  # noqa: E402
 
 _MODEL = flags.DEFINE_enum("model", "supernet", ["supernet", "child"], "model to profile")
 _TOP = flags.DEFINE_integer("top", 20, "ops to print")
@@ -63,18 +62,12 @@ def main(argv):
     del argv
     rng = np.random.default_rng(0)
     shape = (bench._SIZE.value, bench._SIZE.value, 3)
-    images = tf.constant(rng.normal(size=(bench._BATCH.value, *shape)), tf.float32)
-    labels = tf.constant(rng.integers(0, 10, bench._BATCH.value), tf.int32)
-    arc = micro.sample_random_arc(bench._NODES.value, rng)
-    tokens = tf.constant(arc.to_tokens(), tf.int32)
-    common = dict(num_classes=10, num_layers=bench._LAYERS.value, filters=bench._FILTERS.value)
-    if _MODEL.value == "supernet":
-        model = MicroSupernet(num_nodes=bench._NODES.value, use_aux_head=True, **common)
-        model.materialize(shape)
-    else:
-        model = MicroChild(arc, use_aux_head=True, **common)
-        model(tf.zeros([2, *shape]), training=True)
-    optimizer = training.make_child_optimizer(bench._SEARCH.optimizer, 100)
+    batch = bench.batch_size()
+    images = tf.constant(rng.normal(size=(batch, *shape)), tf.float32)
+    labels = tf.constant(rng.integers(0, 10, batch), tf.int32)
+    models, _, tokens, _ = bench.build_models(rng, shape, which=(_MODEL.value,))
+    model = models[_MODEL.value]
+    optimizer = training.make_child_optimizer(bench._CONFIG.value.search.optimizer, 100)
     step = bench.make_step(model, optimizer, supernet=_MODEL.value == "supernet")
 
     step(images, labels, tokens).numpy()  # trace

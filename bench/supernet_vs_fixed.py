@@ -4,10 +4,15 @@ Prints a table: trace/compile time, ms per step (median over timed steps) for bo
 same batch and shapes, their ratio, and the supernet's trace count after stepping through 50
 different sampled arcs (1 = one compiled graph serves every architecture).
 
-Usage (defaults: the search config's model, configs/cifar10_micro.py, at batch 160 on 32x32):
+The models, batch size, optimizer, l2, clipping and aux weight are the search section of a
+config (any space); the fixed child is built at the *search* model's shapes (`double_filters`
+as the search's), so the two steps do the same work but for the routing.
+
+Usage (default: configs/cifar10_micro.py's search, batch 160 on 32x32):
     python bench/supernet_vs_fixed.py
-    python bench/supernet_vs_fixed.py --num_layers=3 --filters=8 --num_nodes=3 --batch=32 \
-        --image_size=16           # the quickstart's search model
+    python bench/supernet_vs_fixed.py --config=configs/cifar10_macro.py    # macro search
+    python bench/supernet_vs_fixed.py --config=configs/quickstart.py --image_size=16
+    python bench/supernet_vs_fixed.py --config.search.model.num_layers=3   # any override
 
 Not a test: numbers depend on the machine. Record them in BUILD_NOTES.md with the command.
 """
@@ -24,24 +29,49 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
-from enas_tf import configs as config_lib  # noqa: E402
 from enas_tf import training  # noqa: E402
-from enas_tf.models.micro import MicroChild, MicroSupernet  # noqa: E402
-from enas_tf.spaces import micro  # noqa: E402
+from enas_tf.models import builders  # noqa: E402
 
-_LAYERS = flags.DEFINE_integer("num_layers", 6, "normal cells (search config: 6)")
-_FILTERS = flags.DEFINE_integer("filters", 20, "base filters (search config: 20)")
-_NODES = flags.DEFINE_integer("num_nodes", 5, "computed nodes per cell (search config: 5)")
-_BATCH = flags.DEFINE_integer("batch", 160, "batch size (search config: 160)")
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", os.path.join(_REPO, "configs", "cifar10_micro.py"), "run config (search section)"
+)
+_BATCH = flags.DEFINE_integer("batch", 0, "batch size (0: the config's search.batch_size)")
 _SIZE = flags.DEFINE_integer("image_size", 32, "image height and width")
 _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per model (after one warm-up step)")
 _ARCS = flags.DEFINE_integer("arcs", 50, "different arcs stepped through for the trace count")
 _JIT = flags.DEFINE_bool("jit_compile", False, "XLA-compile both steps")
-_SEARCH = config_lib.base_config().search  # optimizer, l2, clipping and aux weight of the search
+
+
+def batch_size() -> int:
+    return _BATCH.value or _CONFIG.value.search.batch_size
+
+
+def build_models(rng, shape, which=("supernet", "child")):
+    """The config's supernet and the fixed child of one random arc at the search's shapes.
+
+    Returns:
+      (models dict, arc, the arc's supernet tokens, supernet build seconds).
+    """
+    config = _CONFIG.value
+    arc = builders.sample_random_arc(config, rng)
+    tokens = tf.constant(builders.supernet_tokens(config, arc), tf.int32)
+    models, build_s = {}, 0.0
+    if "supernet" in which:
+        start = time.perf_counter()
+        models["supernet"] = builders.build_supernet(config, 10, shape)
+        build_s = time.perf_counter() - start
+    if "child" in which:
+        models["child"] = builders.build_child(
+            config, arc, 10, shape, model_config=config.search.model, drop_path_keep_prob=1.0
+        )
+    return models, arc, tokens, build_s
 
 
 def make_step(model, optimizer, supernet: bool):
+    search = _CONFIG.value.search
     variables = model.trainable_variables
     # Built here, as the search does: a tf.function that creates variables traces twice.
     optimizer.build(variables)
@@ -53,11 +83,15 @@ def make_step(model, optimizer, supernet: bool):
             else:
                 logits, aux = model(images, training=True)
             loss = training.classification_loss(
-                logits, aux, labels, aux_weight=_SEARCH.aux_weight, global_batch_size=_BATCH.value
+                logits,
+                aux,
+                labels,
+                aux_weight=search.get("aux_weight", 0.0),
+                global_batch_size=batch_size(),
             )
-            total = loss + _SEARCH.optimizer.l2 * training.l2_penalty(variables)
+            total = loss + search.optimizer.l2 * training.l2_penalty(variables)
         grads = tape.gradient(total, variables)
-        training.apply_clipped_gradients(optimizer, grads, variables, _SEARCH.optimizer.grad_clip)
+        training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
         return loss
 
     return tf.function(step, jit_compile=_JIT.value)
@@ -77,30 +111,26 @@ def time_steps(step, images, labels, tokens_list):
 
 def main(argv):
     del argv
+    config = _CONFIG.value
     rng = np.random.default_rng(0)
     shape = (_SIZE.value, _SIZE.value, 3)
-    images = tf.constant(rng.normal(size=(_BATCH.value, *shape)), tf.float32)
-    labels = tf.constant(rng.integers(0, 10, _BATCH.value), tf.int32)
-    arc = micro.sample_random_arc(_NODES.value, rng)
-    tokens = tf.constant(arc.to_tokens(), tf.int32)
-    common = dict(num_classes=10, num_layers=_LAYERS.value, filters=_FILTERS.value)
+    images = tf.constant(rng.normal(size=(batch_size(), *shape)), tf.float32)
+    labels = tf.constant(rng.integers(0, 10, batch_size()), tf.int32)
+    models, arc, tokens, build_s = build_models(rng, shape)
+    supernet, child = models["supernet"], models["child"]
 
-    start = time.perf_counter()
-    supernet = MicroSupernet(num_nodes=_NODES.value, use_aux_head=True, **common)
-    supernet.materialize(shape)
-    build_s = time.perf_counter() - start
-    super_opt = training.make_child_optimizer(_SEARCH.optimizer, 100)
+    super_opt = training.make_child_optimizer(config.search.optimizer, 100)
     super_step = make_step(supernet, super_opt, supernet=True)
     super_first, super_ms = time_steps(super_step, images, labels, [tokens])
 
-    child = MicroChild(arc, use_aux_head=True, **common)
-    child(tf.zeros([2, *shape]), training=True)
-    child_opt = training.make_child_optimizer(_SEARCH.optimizer, 100)
+    child_opt = training.make_child_optimizer(config.search.optimizer, 100)
     child_step = make_step(child, child_opt, supernet=False)
     child_first, child_ms = time_steps(child_step, images, labels, [tokens])
 
     arcs = [
-        tf.constant(micro.sample_random_arc(_NODES.value, rng).to_tokens(), tf.int32)
+        tf.constant(
+            builders.supernet_tokens(config, builders.sample_random_arc(config, rng)), tf.int32
+        )
         for _ in range(_ARCS.value)
     ]
     for arc_tokens in arcs:
@@ -108,11 +138,11 @@ def main(argv):
     traces = super_step.experimental_get_tracing_count()
 
     print(
-        f"model: {_LAYERS.value} normal cells, {_FILTERS.value} filters, {_NODES.value} nodes, "
-        f"batch {_BATCH.value} x {shape}, jit_compile={_JIT.value}, "
-        f"{supernet.count_params()} supernet / {child.count_params()} child params"
+        f"{config.space} search model {config.search.model.to_dict()}, batch {batch_size()} x "
+        f"{shape}, jit_compile={_JIT.value}, {supernet.count_params()} supernet / "
+        f"{child.count_params()} child params"
     )
-    print(f"arc: normal [{arc.to_string()[0]}] reduction [{arc.to_string()[1]}]")
+    print(f"arc: {builders.describe_arc(arc)}")
     print("| model | build s | first step (trace+run) s | ms/step (median) |")
     print("|---|---|---|---|")
     print(f"| supernet (switch_case) | {build_s:.1f} | {super_first:.1f} | {super_ms:.1f} |")

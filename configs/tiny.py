@@ -1,8 +1,9 @@
 """The smallest complete pipeline: what the tests run, and a one-minute install check.
 
-Command:
+Commands:
 
     python -m enas_tf.train --config=configs/tiny.py --workdir=runs/tiny
+    python -m enas_tf.train --config=configs/tiny.py:space=macro --workdir=runs/tiny_macro
 
 Expected: search -> derive -> retrain -> export in about 1-2 minutes on 2 CPU cores, almost all
 of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x12 synthetic
@@ -13,8 +14,10 @@ from enas_tf import configs as config_lib
 
 
 def get_config(arg=None):
-    del arg
-    c = config_lib.base_config()
+    args = config_lib.parse_arg(arg, space="micro")
+    if args.space not in config_lib.SPACES:
+        raise config_lib.ConfigError(f"space={args.space!r}: must be one of {config_lib.SPACES}")
+    c = config_lib.base_config() if args.space == "micro" else config_lib.macro_base_config()
     c.data.source = "embedded"
     c.data.num_valid = 32
     c.data.embedded.num_train = 96
@@ -22,10 +25,18 @@ def get_config(arg=None):
     c.data.embedded.image_size = 12
     c.log_every_steps = 2
 
-    c.search.model.num_layers = 3
-    c.search.model.filters = 4
-    c.search.model.num_nodes = 2
-    c.search.model.use_aux_head = True
+    if args.space == "micro":
+        c.search.model.num_layers = 3
+        c.search.model.filters = 4
+        c.search.model.num_nodes = 2
+        c.search.model.use_aux_head = True
+        c.retrain.model.num_layers = 3
+        c.retrain.model.use_aux_head = True
+        c.retrain.drop_path_keep_prob = 0.8
+    else:
+        c.search.model.num_layers = 4  # pooling after layers 1 and 2: every code path
+        c.search.model.filters = 4
+        c.search.model.ops = "all"
     c.search.batch_size = 16
     c.search.eval_batch_size = 16
     c.search.epochs = 2
@@ -36,14 +47,11 @@ def get_config(arg=None):
 
     c.derive.num_candidates = 3
 
-    c.retrain.model.num_layers = 3
     c.retrain.model.filters = 4
-    c.retrain.model.use_aux_head = True
     c.retrain.batch_size = 16
     c.retrain.eval_batch_size = 16
     c.retrain.epochs = 1
     c.retrain.optimizer.t0 = 1
-    c.retrain.drop_path_keep_prob = 0.8
     c.retrain.cutout_size = 2
     c.lock()
     return c

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ml_collections
 
-SPACES = ("micro",)
+SPACES = ("micro", "macro")
 JIT_CHOICES = ("auto", "true", "false")
 
 
@@ -87,25 +87,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _require(data.num_valid > 0, "data.num_valid", data.num_valid, "must be > 0")
     for phase in ("search", "retrain"):
         section = config[phase]
-        model = section.model
-        _require(
-            model.num_layers >= 3 and model.num_layers % 3 == 0,
-            f"{phase}.model.num_layers",
-            model.num_layers,
-            "must be a positive multiple of 3",
-        )
-        _require(
-            model.filters >= 2 and model.filters % 2 == 0,
-            f"{phase}.model.filters",
-            model.filters,
-            "must be an even number >= 2",
-        )
-        _require(
-            0.0 < model.keep_prob <= 1.0,
-            f"{phase}.model.keep_prob",
-            model.keep_prob,
-            "must be in (0, 1]",
-        )
+        _validate_model(config.space, phase, section.model)
         _require(section.batch_size >= 1, f"{phase}.batch_size", section.batch_size, "must be >= 1")
         _require(section.epochs >= 0, f"{phase}.epochs", section.epochs, "must be >= 0")
         optim = section.optimizer
@@ -127,12 +109,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
             optim.t0,
             "t0 and t_mul must be >= 1",
         )
-    _require(
-        config.search.model.num_nodes >= 1,
-        "search.model.num_nodes",
-        config.search.model.num_nodes,
-        "must be >= 1 (computed nodes per cell, B - 2)",
-    )
     ctrl = config.search.controller
     _require(
         ctrl.num_aggregate >= 1,
@@ -147,23 +123,78 @@ def validate(config: ml_collections.ConfigDict) -> None:
         "must be in [0, 1)",
     )
     _require(
+        0.0 < ctrl.skip_target < 1.0,
+        "search.controller.skip_target",
+        ctrl.skip_target,
+        "must be in (0, 1) (prior probability of a skip connection)",
+    )
+    _require(
+        ctrl.skip_weight >= 0.0,
+        "search.controller.skip_weight",
+        ctrl.skip_weight,
+        "must be >= 0 (0 disables the skip KL penalty)",
+    )
+    _require(
         config.derive.num_candidates >= 1,
         "derive.num_candidates",
         config.derive.num_candidates,
         "must be >= 1",
     )
-    _require(
-        0.0 < config.retrain.drop_path_keep_prob <= 1.0,
-        "retrain.drop_path_keep_prob",
-        config.retrain.drop_path_keep_prob,
-        "must be in (0, 1]",
-    )
+    if config.space == "micro":
+        _validate_micro_retrain(config.retrain)
     _require(
         config.retrain.cutout_size >= 0,
         "retrain.cutout_size",
         config.retrain.cutout_size,
         "must be >= 0 (0 disables CutOut)",
     )
+
+
+def _validate_micro_retrain(retrain) -> None:
+    _require(
+        0.0 < retrain.drop_path_keep_prob <= 1.0,
+        "retrain.drop_path_keep_prob",
+        retrain.drop_path_keep_prob,
+        "must be in (0, 1]",
+    )
+
+
+def _validate_model(space: str, phase: str, model) -> None:
+    """Checks one model section (`search.model` or `retrain.model`) of a space."""
+    if space == "micro" or "num_layers" in model:
+        minimum, multiple = (3, 3) if space == "micro" else (1, 1)
+        _require(
+            model.num_layers >= minimum and model.num_layers % multiple == 0,
+            f"{phase}.model.num_layers",
+            model.num_layers,
+            "must be a positive multiple of 3" if space == "micro" else "must be >= 1",
+        )
+    _require(
+        model.filters >= 2 and model.filters % 2 == 0,
+        f"{phase}.model.filters",
+        model.filters,
+        "must be an even number >= 2",
+    )
+    _require(
+        0.0 < model.keep_prob <= 1.0,
+        f"{phase}.model.keep_prob",
+        model.keep_prob,
+        "must be in (0, 1]",
+    )
+    if space == "micro" and phase == "search":
+        _require(
+            model.num_nodes >= 1,
+            "search.model.num_nodes",
+            model.num_nodes,
+            "must be >= 1 (computed nodes per cell, B - 2)",
+        )
+    if space == "macro" and phase == "search":
+        from enas_tf.spaces import macro  # configs stays importable without TensorFlow
+
+        try:
+            macro.parse_ops(model.ops)
+        except ValueError as error:
+            raise ConfigError(f"config.search.model.ops={model.ops!r}: {error}") from None
 
 
 def optimizer_section(*, lr_max, lr_min, t0=10, t_mul=2, momentum=0.9, l2=1e-4, grad_clip=5.0):
@@ -224,6 +255,10 @@ def base_config() -> ml_collections.ConfigDict:
             baseline_decay=0.99,
             train_steps=30,  # controller updates per epoch.
             num_aggregate=10,  # sampled arcs whose gradients one update averages.
+            # KL(skip probability || skip_target) penalty on the controller loss, weighted by
+            # skip_weight; only spaces with skip decisions (macro) have anything to penalise.
+            skip_target=0.4,
+            skip_weight=0.8,
         )
     )
 
@@ -240,4 +275,46 @@ def base_config() -> ml_collections.ConfigDict:
     c.retrain.optimizer = optimizer_section(lr_max=0.05, lr_min=0.0001, l2=2e-4)
     c.retrain.drop_path_keep_prob = 0.6
     c.retrain.cutout_size = 16  # the paper's 2.89% used CutOut; 0 reproduces the 3.54% setting.
+    return c
+
+
+def macro_base_config() -> ml_collections.ConfigDict:
+    """Every key a macro run reads, with the paper's CIFAR-10 macro values as defaults.
+
+    Search (paper 3.2, appendix B; the authors' scripts where the paper is silent): 12 layers x
+    36 filters, all 6 ops, batch 128, 310 epochs, cosine lr 0.05 -> 0.001 with T0=10, Tmul=2,
+    l2 1e-4 (script: 2.5e-4), keep_prob 0.9; controller Adam lr 3.5e-4 (script: 1e-3), tanh
+    constant 2.5 and temperature 5.0 (script: 1.5 / none), entropy weight 0.1 (script: 1e-4),
+    skip KL to 0.4 with weight 0.8, 50 updates x 20 sampled arcs per epoch (script).
+    Final (scripts/cifar10_macro_final.sh): 96 filters doubling at the two pooling steps, the
+    number of layers given by the arc (24 for the published one), keep_prob 0.5, batch 100,
+    310 epochs, lr 0.05 -> 0.001, l2 1e-4 (paper; script 2e-4), no CutOut (the paper's 4.23%).
+    """
+    c = base_config()
+    c.space = "macro"
+    c.search.model = ml_collections.ConfigDict(
+        dict(num_layers=12, filters=36, keep_prob=0.9, ops="all", double_filters=False)
+    )
+    del c.search["aux_weight"]
+    c.search.batch_size = 128
+    c.search.epochs = 310
+    c.search.optimizer = optimizer_section(lr_max=0.05, lr_min=0.001, l2=1e-4)
+    ctrl = c.search.controller
+    ctrl.tanh_constant = 2.5
+    ctrl.op_tanh_reduce = 1.0
+    ctrl.temperature = 5.0
+    ctrl.entropy_weight = 0.1
+    ctrl.learning_rate = 3.5e-4
+    ctrl.train_steps = 50
+    ctrl.num_aggregate = 20
+    # The fixed network's depth is the arc's; the retrain model section sets its width.
+    c.retrain.model = ml_collections.ConfigDict(
+        dict(filters=96, keep_prob=0.5, double_filters=True)
+    )
+    del c.retrain["aux_weight"]
+    del c.retrain["drop_path_keep_prob"]
+    c.retrain.batch_size = 100
+    c.retrain.epochs = 310
+    c.retrain.optimizer = optimizer_section(lr_max=0.05, lr_min=0.001, l2=1e-4)
+    c.retrain.cutout_size = 0
     return c

@@ -29,6 +29,7 @@ Semantics (Pham et al. 2018, Section 2.2, and the authors' code; our own impleme
 * `SkipChoice(k)`: one Bernoulli per anchor `j < k` with the attention score (same temperature
   and tanh) as its logit; the next input is the mean of the selected anchors, zeros when none
   is selected (the contract in `decisions.py`; the original code used `sum / (1 + count)`).
+  With `push_anchor`, the step's `h` then becomes the anchor of a new node (macro layers).
 * `AnchorStep`: the LSTM output `h` becomes the anchor of a new node (its `W1 h` is cached for
   attention); the next input is the learned go embedding `g_emb`.
 * `ResetAnchors`: the next choices attend only to anchors pushed after it.
@@ -131,6 +132,15 @@ def _outcomes_and_width(
     return step.num_candidates, step.num_candidates
 
 
+def _check_candidates(position: int, step, num_anchors: int) -> None:
+    if not 0 < step.num_candidates <= num_anchors:
+        raise ValueError(
+            f"program[{position}]: {type(step).__name__} asks for {step.num_candidates} "
+            f"candidates but the current block has {num_anchors} anchors "
+            f"(allowed: 1..{num_anchors})"
+        )
+
+
 def _analyse_program(program: Sequence[decisions.DecisionStep], first_input: str) -> _ProgramInfo:
     """Validates `program` and records which weights it needs.
 
@@ -159,6 +169,10 @@ def _analyse_program(program: Sequence[decisions.DecisionStep], first_input: str
         next_is_go = isinstance(step, decisions.AnchorStep)
         if isinstance(step, decisions.AnchorStep):
             num_anchors += 1
+        elif isinstance(step, decisions.SkipChoice) and step.push_anchor:
+            _check_candidates(position, step, num_anchors)
+            uses_attention = True
+            num_anchors += 1
         elif isinstance(step, decisions.OpChoice):
             spec = (step.num_ops, step.bias_init)
             if groups.setdefault(step.group, spec) != spec:
@@ -167,12 +181,7 @@ def _analyse_program(program: Sequence[decisions.DecisionStep], first_input: str
                     f"bias_init) {spec}, but an earlier step of that group has {groups[step.group]}"
                 )
         else:
-            if not 0 < step.num_candidates <= num_anchors:
-                raise ValueError(
-                    f"program[{position}]: {type(step).__name__} asks for {step.num_candidates} "
-                    f"candidates but the current block has {num_anchors} anchors "
-                    f"(allowed: 1..{num_anchors})"
-                )
+            _check_candidates(position, step, num_anchors)
             uses_attention = True
     num_uniforms = sum(
         _outcomes_and_width(step)[0]
@@ -583,7 +592,10 @@ class Controller(keras.layers.Layer):
         run.skip_probs.append(probs)
         selected = tf.cast(bits, tf.float32)[tf.newaxis]  # [1, k]
         total = tf.matmul(selected, tf.concat(run.anchors[:k], axis=0))
-        run.inputs = total / tf.maximum(tf.reduce_sum(selected), 1.0)
+        inputs = total / tf.maximum(tf.reduce_sum(selected), 1.0)
+        if step.push_anchor:
+            self._push_anchor(run, h)
+        run.inputs = inputs
 
     def _collect(self, run: _Unroll) -> PolicyOutput:
         """Concatenates / sums the per-decision pieces (empty-safe)."""

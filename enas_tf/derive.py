@@ -14,10 +14,11 @@ from absl import logging
 
 from enas_tf import files
 from enas_tf.data import images as image_data
-from enas_tf.spaces import arc_io, micro
+from enas_tf.models import builders
+from enas_tf.spaces import arc_io
 
 
-def derive(config, workdir: str, search) -> micro.MicroArc:
+def derive(config, workdir: str, search):
     """Scores `derive.num_candidates` sampled arcs and writes candidates.json and arc.json.
 
     Args:
@@ -40,7 +41,6 @@ def derive(config, workdir: str, search) -> micro.MicroArc:
     )
     images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
     generator = tf.random.Generator.from_seed(config.seed + 1)
-    num_nodes = config.search.model.num_nodes
     candidates, seen = [], set()
     for _ in range(config.derive.num_candidates):
         tokens, log_prob, _ = search.steps.sample_arc(generator.make_seeds(1)[:, 0])
@@ -49,7 +49,7 @@ def derive(config, workdir: str, search) -> micro.MicroArc:
             continue  # The policy may sample the same arc twice; score it once.
         seen.add(key)
         accuracy = float(search.steps.evaluate_arc(images, labels, tokens))
-        arc = micro.MicroArc.from_tokens(list(key), num_nodes)
+        arc = builders.arc_from_tokens(config, list(key))
         candidates.append({"valid_accuracy": accuracy, "log_prob": float(log_prob), "arc": arc})
     candidates.sort(key=lambda c: -c["valid_accuracy"])
     best = candidates[0]["arc"]
@@ -70,14 +70,11 @@ def derive(config, workdir: str, search) -> micro.MicroArc:
         },
     )
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
-    normal, reduction = best.to_string()
     logging.info(
-        "derive: best of %d sampled arcs has valid-minibatch accuracy %.3f: normal [%s] "
-        "reduction [%s] -> %s",
+        "derive: best of %d sampled arcs has valid-minibatch accuracy %.3f: %s -> %s",
         len(candidates),
         candidates[0]["valid_accuracy"],
-        normal,
-        reduction,
+        builders.describe_arc(best),
         os.path.join(workdir, "arc.json"),
     )
     return best

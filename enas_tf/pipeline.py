@@ -59,7 +59,11 @@ def _resolve_arc(config):
     """The arc to retrain when `config.arc` is set (a path or a published name), else None."""
     if not config.arc:
         return None
-    return arc_io.load_arc(config.arc)
+    arc = arc_io.load_arc(config.arc)
+    from enas_tf.models import builders  # TensorFlow-heavy; imported once the config is valid
+
+    builders.check_arc(config, arc)
+    return arc
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode: str = "all"):

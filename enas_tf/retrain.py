@@ -1,9 +1,10 @@
 """Retrain a fixed child architecture from scratch (paper 3.2: same settings as the search).
 
-The child is `MicroChild`: plain Keras layers for the arc's ops only, with drop-path, the
-auxiliary head and CutOut as configured. Checkpoints every epoch into `workdir/retrain/ckpt`
-and writes `workdir/retrain/result.json` (validation and test accuracy) when done. The test
-split is evaluated once, at the end.
+The child is the space's fixed network (`MicroChild` or `MacroChild`, built by
+`enas_tf.models.builders`): plain Keras layers for the arc's ops only, with CutOut, and for
+micro children drop-path and the auxiliary head, as configured. Checkpoints every epoch into
+`workdir/retrain/ckpt` and writes `workdir/retrain/result.json` (validation and test accuracy)
+when done. The test split is evaluated once, at the end.
 """
 
 from __future__ import annotations
@@ -17,25 +18,13 @@ from absl import logging
 from enas_tf import configs as config_lib
 from enas_tf import files, summaries, training
 from enas_tf.data import images as image_data
-from enas_tf.models.micro import MicroChild
+from enas_tf.models import builders
 from enas_tf.spaces import arc_io
 
 
-def build_child(config, arc, num_classes: int, image_shape) -> MicroChild:
+def build_child(config, arc, num_classes: int, image_shape):
     """The fixed network of `arc` at the retrain size, with every variable created."""
-    model = config.retrain.model
-    child = MicroChild(
-        arc,
-        num_classes=num_classes,
-        num_layers=model.num_layers,
-        filters=model.filters,
-        keep_prob=model.keep_prob,
-        use_aux_head=model.use_aux_head,
-        drop_path_keep_prob=config.retrain.drop_path_keep_prob,
-        name="child",
-    )
-    child(tf.zeros([2, *image_shape]), training=True)
-    return child
+    return builders.build_child(config, arc, num_classes, image_shape)
 
 
 def count_params(model) -> int:
@@ -95,7 +84,7 @@ class Retrain:
                 logits,
                 aux_logits,
                 labels,
-                aux_weight=rt.aux_weight,
+                aux_weight=rt.get("aux_weight", 0.0),
                 global_batch_size=rt.batch_size,
             )
             l2 = rt.optimizer.l2 * training.l2_penalty(variables)
@@ -155,7 +144,8 @@ class Retrain:
         valid_accuracy = None
         while int(self.epoch) < rt.epochs:
             epoch = int(self.epoch)
-            self.child.progress.assign(epoch / max(rt.epochs, 1))
+            if hasattr(self.child, "progress"):  # drop-path schedule (micro children)
+                self.child.progress.assign(epoch / max(rt.epochs, 1))
             done = int(self.step) - epoch * self.steps_per_epoch
             dataset = image_data.make_train_dataset(
                 self.splits.train_images,

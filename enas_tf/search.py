@@ -27,8 +27,7 @@ from enas_tf import configs as config_lib
 from enas_tf import reinforce, summaries, training
 from enas_tf.controller import Controller
 from enas_tf.data import images as image_data
-from enas_tf.models.micro import MicroSupernet
-from enas_tf.spaces import micro
+from enas_tf.models import builders
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
 
@@ -37,7 +36,7 @@ def build_controller(config) -> Controller:
     """The controller of the configured search space with the config's settings."""
     ctrl = config.search.controller
     return Controller(
-        micro.decision_program(config.search.model.num_nodes),
+        builders.decision_program(config),
         lstm_size=ctrl.lstm_size,
         tanh_constant=ctrl.tanh_constant or None,
         op_tanh_reduce=ctrl.op_tanh_reduce,
@@ -45,27 +44,16 @@ def build_controller(config) -> Controller:
     )
 
 
-def build_supernet(config, num_classes: int, image_shape) -> MicroSupernet:
+def build_supernet(config, num_classes: int, image_shape):
     """The configured supernet with every variable built (DESIGN.md rule 2)."""
-    model = config.search.model
-    supernet = MicroSupernet(
-        num_classes=num_classes,
-        num_layers=model.num_layers,
-        filters=model.filters,
-        num_nodes=model.num_nodes,
-        keep_prob=model.keep_prob,
-        use_aux_head=model.use_aux_head,
-        name="supernet",
-    )
-    supernet.materialize(image_shape)
-    return supernet
+    return builders.build_supernet(config, num_classes, image_shape)
 
 
 @dataclasses.dataclass
 class SearchState:
     """Everything the search trains or counts; all of it is checkpointed."""
 
-    supernet: MicroSupernet
+    supernet: object  # MicroSupernet or MacroSupernet
     controller: Controller
     child_optimizer: object
     controller_optimizer: object
@@ -150,7 +138,7 @@ class SearchSteps:
                 logits,
                 aux_logits,
                 labels,
-                aux_weight=search.aux_weight,
+                aux_weight=search.get("aux_weight", 0.0),
                 global_batch_size=self.global_batch,
             )
             l2 = search.optimizer.l2 * training.l2_penalty(variables) / num_replicas
@@ -187,7 +175,8 @@ class SearchSteps:
         state, ctrl = self.state, self.config.search.controller
         variables = state.controller.trainable_variables
         with tf.GradientTape() as tape:
-            tokens, log_prob, entropy = state.controller.sample(self._replica_seed(seed))
+            policy = state.controller.sample_with_details(self._replica_seed(seed))
+            tokens, log_prob, entropy = policy.tokens, policy.log_prob, policy.entropy
             with tape.stop_recording():
                 logits, _ = state.supernet(images, tokens, training=False)
                 accuracy = training.accuracy_count(logits, labels) / tf.cast(
@@ -198,6 +187,10 @@ class SearchSteps:
             baseline = reinforce.update_baseline(state.baseline, reward, ctrl.baseline_decay)
             state.baseline.assign(baseline)
             loss = reinforce.reinforce_loss(log_prob, reward, baseline)
+            if ctrl.skip_weight and policy.skip_probs.shape[0]:  # macro space only
+                loss += ctrl.skip_weight * reinforce.skip_kl_penalty(
+                    policy.skip_probs, ctrl.skip_target
+                )
         grads = tape.gradient(loss, variables)
         return grads, reward, accuracy, entropy, loss
 
@@ -409,18 +402,12 @@ class Search:
         images, labels = next(iterator)
         tokens, _, _ = self.steps.sample_arc(state.generator.make_seeds(1)[:, 0])
         accuracy = float(self.steps.evaluate_arc(images, labels, tokens))
-        arc = micro.MicroArc.from_tokens(
-            [int(t) for t in tokens.numpy()], self.config.search.model.num_nodes
-        )
-        normal, reduction = arc.to_string()
+        arc = builders.arc_from_tokens(self.config, [int(t) for t in tokens.numpy()])
         logging.info(
-            "search epoch %d: sampled child valid acc %.3f, normal [%s] reduction [%s]",
+            "search epoch %d: sampled child valid acc %.3f, arc %s",
             epoch + 1,
             accuracy,
-            normal,
-            reduction,
+            builders.describe_arc(arc),
         )
         self.writers.scalars("valid", step, {"sampled_child/accuracy": accuracy})
-        self.writers.text(
-            "valid", step, "sampled_arc", f"normal: {normal}  \nreduction: {reduction}"
-        )
+        self.writers.text("valid", step, "sampled_arc", builders.arc_markdown(arc))

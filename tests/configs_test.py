@@ -20,6 +20,15 @@ def _load(name, arg=None):
     return module.get_config(arg)
 
 
+def _set(config, dotted_key, value):
+    with config.unlocked():
+        section = config
+        *parents, leaf = dotted_key.split(".")
+        for part in parents:
+            section = section[part]
+        section[leaf] = value
+
+
 @pytest.mark.parametrize(
     "name,arg",
     [
@@ -28,12 +37,19 @@ def _load(name, arg=None):
         ("cifar10_micro.py", "phase=final"),
         ("cifar10_micro.py", "runlocal"),
         ("cifar10_micro.py", "phase=final,runlocal"),
+        ("cifar10_macro.py", None),
+        ("cifar10_macro.py", "phase=final"),
+        ("cifar10_macro.py", "runlocal"),
+        ("cifar10_macro.py", "phase=final,runlocal"),
+        ("tiny.py", None),
+        ("tiny.py", "space=macro"),
     ],
 )
 def test_every_config_validates_and_serialises(name, arg):
     config = _load(name, arg)
     config_lib.validate(config)
-    assert json.loads(config.to_json())["space"] == "micro"
+    expected_space = "macro" if "macro" in name + str(arg) else "micro"
+    assert json.loads(config.to_json())["space"] == expected_space
 
 
 def test_cifar10_micro_has_the_paper_settings():
@@ -47,6 +63,40 @@ def test_cifar10_micro_has_the_paper_settings():
     assert config.search.controller.learning_rate == 3.5e-3
     assert config.arc == ""
     assert _load("cifar10_micro.py", "phase=final").arc == "enas_micro_final"
+
+
+def test_cifar10_macro_has_the_paper_settings():
+    config = _load("cifar10_macro.py")
+    model = config.search.model
+    assert (model.num_layers, model.filters, model.ops) == (12, 36, "all")
+    assert config.search.epochs == 310 and config.search.batch_size == 128
+    ctrl = config.search.controller
+    # Paper 3.2: tanh constant 2.5, temperature 5.0, entropy weight 0.1, Adam lr 0.00035;
+    # skip KL to rho = 0.4 weighted by 0.8.
+    assert (ctrl.tanh_constant, ctrl.temperature, ctrl.entropy_weight) == (2.5, 5.0, 0.1)
+    assert ctrl.learning_rate == 3.5e-4
+    assert (ctrl.skip_target, ctrl.skip_weight) == (0.4, 0.8)
+    assert config.retrain.model.filters == 96 and config.retrain.model.double_filters
+    assert not model.double_filters  # the authors' search keeps the width constant
+    assert _load("cifar10_macro.py", "phase=final").arc == "enas_macro_final"
+    assert _load("cifar10_macro.py", "runlocal").data.source == "embedded"
+    # Keys of the micro space do not exist in a macro config (no silent no-op overrides).
+    assert "num_nodes" not in model and "drop_path_keep_prob" not in config.retrain
+
+
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("search.model.ops", "conv_3x3,conv7x7", r"search.model.ops='conv_3x3,conv7x7'.*conv7x7"),
+        ("search.model.num_layers", 0, "search.model.num_layers=0: must be >= 1"),
+        ("search.controller.skip_target", 1.0, "skip_target=1.0"),
+    ],
+)
+def test_validate_names_the_bad_macro_key(key, value, match):
+    config = _load("cifar10_macro.py")
+    _set(config, key, value)
+    with pytest.raises(config_lib.ConfigError, match=match):
+        config_lib.validate(config)
 
 
 def test_configs_are_locked_against_new_keys():
@@ -77,12 +127,7 @@ def test_parse_arg_rejects_unknown_and_parses_types():
 )
 def test_validate_names_the_bad_key(key, value, match):
     config = _load("quickstart.py")
-    with config.unlocked():
-        section = config
-        *parents, leaf = key.split(".")
-        for part in parents:
-            section = section[part]
-        section[leaf] = value
+    _set(config, key, value)
     with pytest.raises(config_lib.ConfigError, match=match):
         config_lib.validate(config)
 

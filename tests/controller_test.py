@@ -60,6 +60,19 @@ MACRO_PROGRAM = (
     AnchorStep(),
 )
 
+# The macro space's real program: the skip step of layer k also pushes layer k's anchor, so
+# each layer costs two LSTM steps (op; skips + anchor), as in the authors' controller.
+PUSHING_MACRO_PROGRAM = (
+    OpChoice(6, group="op"),
+    AnchorStep(),
+    OpChoice(6, group="op"),
+    SkipChoice(1, push_anchor=True),
+    OpChoice(6, group="op"),
+    SkipChoice(2, push_anchor=True),
+    OpChoice(6, group="op"),
+    SkipChoice(3, push_anchor=True),
+)
+
 
 def _token_ranges(program) -> list[int]:
     """Number of allowed values of each token of `program`, in token order."""
@@ -93,7 +106,11 @@ def _seed(i: int) -> tf.Tensor:
     return tf.constant([i, 1234], tf.int64)
 
 
-@pytest.mark.parametrize("program", [MICRO_PROGRAM, MACRO_PROGRAM], ids=["micro", "macro"])
+@pytest.mark.parametrize(
+    "program",
+    [MICRO_PROGRAM, MACRO_PROGRAM, PUSHING_MACRO_PROGRAM],
+    ids=["micro", "macro", "macro_pushing"],
+)
 def test_zero_weights_give_uniform_policy(program):
     controller = Controller(program, lstm_size=16, lstm_num_layers=2, temperature=5.0)
     _zero_weights(controller)
@@ -119,7 +136,11 @@ def test_skip_probs_reported_per_bernoulli():
     assert no_skips.skip_probs.shape == [0]
 
 
-@pytest.mark.parametrize("program", [MICRO_PROGRAM, MACRO_PROGRAM], ids=["micro", "macro"])
+@pytest.mark.parametrize(
+    "program",
+    [MICRO_PROGRAM, MACRO_PROGRAM, PUSHING_MACRO_PROGRAM],
+    ids=["micro", "macro", "macro_pushing"],
+)
 def test_sample_in_range_deterministic_and_consistent(program):
     controller = Controller(program, lstm_size=32, tanh_constant=None)
     ranges = np.array(_token_ranges(program))
@@ -311,3 +332,12 @@ def test_sample_under_mirrored_strategy():
 
     tokens, log_prob, _ = step(_seed(2))
     np.testing.assert_allclose(controller.log_prob(tokens)[0].numpy(), log_prob.numpy(), 1e-5)
+
+
+def test_a_pushing_skip_choice_provides_the_next_layers_anchor():
+    # Without push_anchor the third layer would have only 1 anchor to attend to, not 2.
+    Controller(PUSHING_MACRO_PROGRAM[:6], lstm_size=8)
+    with pytest.raises(ValueError, match=r"SkipChoice asks for 2 candidates"):
+        Controller(
+            PUSHING_MACRO_PROGRAM[:3] + (SkipChoice(1),) + PUSHING_MACRO_PROGRAM[4:6], lstm_size=8
+        )

@@ -25,11 +25,11 @@ from enas_tf.spaces import arc_io
 from enas_tf.spaces.errors import ArcError
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """Runs the whole tiny pipeline once for the tests of this module."""
-    config = tiny.get_config()
-    workdir = str(tmp_path_factory.mktemp("run") / "workdir")
+@pytest.fixture(scope="module", params=["micro", "macro"])
+def finished_run(request, tmp_path_factory):
+    """Runs the whole tiny pipeline of each search space once for the tests of this module."""
+    config = tiny.get_config(f"space={request.param}")
+    workdir = str(tmp_path_factory.mktemp(f"run_{request.param}") / "workdir")
     outputs = pipeline.run(config, workdir)
     return config, workdir, outputs
 
@@ -46,7 +46,8 @@ def test_pipeline_writes_every_stage_output(finished_run):
     config, workdir, outputs = finished_run
     assert outputs["export"] == os.path.join(workdir, "export", "1")
     saved = json.load(open(os.path.join(workdir, "config.json")))
-    assert saved["search"]["model"]["num_nodes"] == config.search.model.num_nodes
+    assert saved["space"] == config.space
+    assert saved["search"]["model"] == config.search.model.to_dict()
 
     candidates = json.load(open(os.path.join(workdir, "candidates.json")))["candidates"]
     assert 1 <= len(candidates) <= config.derive.num_candidates
@@ -140,7 +141,7 @@ def test_rerun_on_a_finished_workdir_trains_and_exports_nothing_new(finished_run
 
 def test_a_different_model_on_the_same_workdir_is_refused(finished_run):
     config, workdir, _ = finished_run
-    other = tiny.get_config()
+    other = tiny.get_config(f"space={config.space}")
     with other.unlocked():
         other.search.model.filters = 6
     with pytest.raises(pipeline.WorkdirError, match="search.model"):
@@ -177,5 +178,14 @@ def test_a_malformed_arc_file_names_the_file(tmp_path):
     with config.unlocked():
         config.arc = str(bad)
     with pytest.raises(ArcError, match=str(bad)):
+        pipeline.run(config, str(tmp_path / "workdir"))
+    assert not (tmp_path / "workdir").exists()
+
+
+def test_an_arc_of_another_space_is_refused_before_the_workdir_is_touched(tmp_path):
+    config = tiny.get_config("space=macro")
+    with config.unlocked():
+        config.arc = "enas_micro_final"
+    with pytest.raises(ArcError, match=r"'micro' architecture but config.space='macro'"):
         pipeline.run(config, str(tmp_path / "workdir"))
     assert not (tmp_path / "workdir").exists()

@@ -21,14 +21,20 @@ def splits(config):
     return image_data.load_image_splits(config.data)
 
 
+@pytest.fixture(scope="module", params=["micro", "macro"])
+def space_config(request):
+    """The tiny config of each search space, for the tests every supernet must pass."""
+    return tiny.get_config(f"space={request.param}")
+
+
 def _search(config, splits, workdir, jit_compile=False):
     return search_lib.Search(
         config, str(workdir), tf.distribute.get_strategy(), splits, jit_compile
     )
 
 
-def test_child_and_controller_steps_are_traced_once(config, splits, tmp_path):
-    search = _search(config, splits, tmp_path)
+def test_child_and_controller_steps_are_traced_once(space_config, splits, tmp_path):
+    search = _search(space_config, splits, tmp_path)
     train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
     valid_iterator = search._valid_iterator(shuffle_seed=0)
     weights_before = [w.numpy().copy() for w in search.state.controller.trainable_variables]
@@ -52,8 +58,8 @@ def test_child_and_controller_steps_are_traced_once(config, splits, tmp_path):
     ), "the controller update changed no weight"
 
 
-def test_controller_sampling_and_policy_gradient_compile_with_xla(config):
-    controller = search_lib.build_controller(config)
+def test_controller_sampling_and_policy_gradient_compile_with_xla(space_config):
+    controller = search_lib.build_controller(space_config)
 
     @tf.function(jit_compile=True)
     def sample_and_grad(seed):
@@ -69,9 +75,9 @@ def test_controller_sampling_and_policy_gradient_compile_with_xla(config):
     np.testing.assert_array_equal(tokens.numpy(), eager_tokens.numpy())
 
 
-def test_child_and_controller_steps_compile_with_xla(config, splits, tmp_path):
-    # The TPU proxy (DESIGN.md rule 8); ~4 minutes on 2 CPU cores, the slowest test.
-    search = _search(config, splits, tmp_path, jit_compile=True)
+def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_path):
+    # The TPU proxy (DESIGN.md rule 8); ~4 minutes on 2 CPU cores for micro, the slowest test.
+    search = _search(space_config, splits, tmp_path, jit_compile=True)
     train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
     metrics = search.steps.train_child(train_iterator, tf.constant(2))
     stats = search.steps.train_controller(search._valid_iterator(shuffle_seed=0))

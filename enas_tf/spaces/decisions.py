@@ -63,9 +63,16 @@ class SkipChoice:
 
     Each candidate's logit is the attention score against the anchor; the next LSTM input is the
     mean of the selected anchors (zeros when none is selected).
+
+    Attributes:
+      num_candidates: the anchors (earlier layers) the decision may connect to.
+      push_anchor: after choosing, push this step's LSTM output as the anchor of a new node. The
+        macro space uses it so that a layer's skip step also provides that layer's anchor, as in
+        the authors' controller (two LSTM steps per layer: op, then skips + anchor).
     """
 
     num_candidates: int
+    push_anchor: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from enas_tf.spaces import decisions
+from enas_tf.spaces import decisions, encoding
 from enas_tf.spaces.errors import ArcError
 
 OPS: tuple[str, ...] = ("sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3", "identity")
@@ -78,27 +78,17 @@ _OP_LEGEND = ", ".join(f"{i} {name}" for i, name in enumerate(OPS))
 # Field checks shared by every constructor, so all encodings report problems the same way.
 
 
-def _is_int(value: Any) -> bool:
-    """True for Python and numpy integers; bools are rejected since `True` is rarely meant as 1."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _show(value: Any) -> str:
-    """Readable value for messages (numpy ints print as plain ints)."""
-    return str(int(value)) if _is_int(value) else repr(value)
-
-
 def _input_problem(value: Any, node: int) -> Optional[str]:
     """Why `value` cannot be an input of absolute node `node`, or None if it can."""
-    if _is_int(value) and 0 <= value < node:
+    if encoding.is_int(value) and 0 <= value < node:
         return None
-    kind = "" if _is_int(value) else "an integer "
+    kind = "" if encoding.is_int(value) else "an integer "
     return f"must be {kind}in [0, {node - 1}] (0 and 1 are the cell inputs)"
 
 
 def _op_id_problem(value: Any) -> Optional[str]:
     """Why `value` cannot be an op id of the integer encodings, or None if it can."""
-    if _is_int(value) and 0 <= value < NUM_OPS:
+    if encoding.is_int(value) and 0 <= value < NUM_OPS:
         return None
     return f"must be an op id in [0, {NUM_OPS - 1}] ({_OP_LEGEND})"
 
@@ -111,9 +101,9 @@ def _op_name_problem(value: Any) -> Optional[str]:
 
 
 def _check_num_nodes(num_nodes: Any) -> int:
-    if not _is_int(num_nodes) or num_nodes < 1:
+    if not encoding.is_int(num_nodes) or num_nodes < 1:
         raise ArcError(
-            f"num_nodes={_show(num_nodes)}: must be an integer >= 1 (B - 2 in the paper)"
+            f"num_nodes={encoding.show(num_nodes)}: must be an integer >= 1 (B - 2 in the paper)"
         )
     return int(num_nodes)
 
@@ -127,7 +117,7 @@ def _check_int_node(values: Sequence[Any], node: int, locate) -> None:
     for pos, value in enumerate(values):
         problem = _input_problem(value, node) if pos % 2 == 0 else _op_id_problem(value)
         if problem:
-            raise ArcError(f"{locate(pos)} = {_show(value)}: {problem}")
+            raise ArcError(f"{locate(pos)} = {encoding.show(value)}: {problem}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,13 +147,15 @@ class MicroNode:
         for field in FIELDS:
             value = getattr(self, field)
             if field.startswith("input"):
-                if not _is_int(value) or value < 0:
-                    raise ArcError(f"{field}={_show(value)}: must be an integer node index >= 0")
+                if not encoding.is_int(value) or value < 0:
+                    raise ArcError(
+                        f"{field}={encoding.show(value)}: must be an integer node index >= 0"
+                    )
                 object.__setattr__(self, field, int(value))  # numpy ints -> int: hashable, JSON
             else:
                 problem = _op_name_problem(value)
                 if problem:
-                    raise ArcError(f"{field}={_show(value)}: {problem}")
+                    raise ArcError(f"{field}={encoding.show(value)}: {problem}")
 
     def to_tokens(self) -> list[int]:
         """`[input_a, op_a id, input_b, op_b id]`, the original code's integers for this node."""
@@ -246,7 +238,7 @@ class MicroCell:
           ArcError: wrong length or an out-of-range value; the message names the token position,
             node and field.
         """
-        tokens = _as_token_list(tokens)
+        tokens = encoding.as_token_list(tokens)
         if not tokens or len(tokens) % 4:
             raise ArcError(
                 f"{cell or 'a'} cell needs 4 integers per computed node (input_a op_a input_b "
@@ -261,7 +253,7 @@ class MicroCell:
 
 
 @dataclasses.dataclass(frozen=True)
-class MicroArc:
+class MicroArc(encoding.ArcFileMixin):
     """A micro-space architecture: a normal cell and a reduction cell of equal size.
 
     Construction validates the arc, so every `MicroArc` in the program is in the space.
@@ -325,7 +317,7 @@ class MicroArc:
             token position, cell, node and field, e.g.
             "token 13 (normal cell, node 5, op_a) = 9: must be an op id in [0, 4] (...)".
         """
-        tokens = _as_token_list(tokens)
+        tokens = encoding.as_token_list(tokens)
         if num_nodes is None:
             if not tokens or len(tokens) % 8:
                 raise ArcError(
@@ -371,7 +363,7 @@ class MicroArc:
     @classmethod
     def from_flat_string(cls, text: str, num_nodes: Optional[int] = None) -> MicroArc:
         """Inverse of `to_flat_string`; the halves are split by `num_nodes` (or the length)."""
-        return cls.from_tokens(_parse_ints(text, "arc string"), num_nodes)
+        return cls.from_tokens(encoding.parse_ints(text, "arc string"), num_nodes)
 
     def __str__(self) -> str:
         normal, reduction = self.to_string()
@@ -442,38 +434,9 @@ class MicroArc:
             )
         return arc
 
-    def save(self, path: str) -> None:
-        """Writes arc.json atomically (see `enas_tf.spaces.arc_io.save_arc`)."""
-        from enas_tf.spaces import arc_io  # arc_io imports this module
-
-        arc_io.save_arc(self, path)
-
-    @classmethod
-    def load(cls, path_or_name: str) -> MicroArc:
-        """Reads an arc.json or a published name; raises `ArcError` if it is not a micro arc."""
-        from enas_tf.spaces import arc_io
-
-        arc = arc_io.load_arc(path_or_name)
-        if not isinstance(arc, cls):
-            raise ArcError(f"{path_or_name}: holds a {arc.space} arc, expected a micro arc")
-        return arc
-
 
 # ---------------------------------------------------------------------------------------------
 # Parsing helpers.
-
-
-def _as_token_list(tokens: Any) -> list[Any]:
-    """A flat list of the tokens of a list, tuple, numpy array or eager tensor."""
-    if hasattr(tokens, "numpy"):
-        tokens = tokens.numpy()
-    if isinstance(tokens, np.ndarray):
-        if tokens.ndim != 1:
-            raise ArcError(f"tokens must be 1-D, got shape {tokens.shape}")
-        return list(tokens)
-    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
-        raise ArcError(f"tokens must be a sequence of integers, got {type(tokens).__name__}")
-    return list(tokens)
 
 
 def _cell_from_checked_ints(ints: Sequence[Any], cell: Optional[str], locate) -> MicroCell:
@@ -499,20 +462,8 @@ def _cell_from_checked_ints(ints: Sequence[Any], cell: Optional[str], locate) ->
     return MicroCell(tuple(nodes))
 
 
-def _parse_ints(text: Any, what: str) -> list[int]:
-    if not isinstance(text, str):
-        raise ArcError(f"{what}: expected a string of integers, got {type(text).__name__}")
-    ints = []
-    for i, word in enumerate(text.split()):
-        try:
-            ints.append(int(word))
-        except ValueError:
-            raise ArcError(f"{what}, number {i} = {word!r}: not an integer") from None
-    return ints
-
-
 def _cell_from_string(text: str, cell: str) -> MicroCell:
-    ints = _parse_ints(text, f"{cell} string")
+    ints = encoding.parse_ints(text, f"{cell} string")
     if not ints or len(ints) % 4:
         raise ArcError(
             f"{cell} string has {len(ints)} numbers: needs 4 per computed node "
@@ -549,7 +500,7 @@ def _cell_from_named(nodes: Any, cell: str) -> MicroCell:
                 else _op_name_problem(value)
             )
             if problem:
-                raise ArcError(f"{prefix}, {field}={_show(value)}: {problem}")
+                raise ArcError(f"{prefix}, {field}={encoding.show(value)}: {problem}")
         built.append(MicroNode(*(entry[f] for f in FIELDS)))
     return MicroCell(tuple(built))
 

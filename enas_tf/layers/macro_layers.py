@@ -1,0 +1,207 @@
+"""Macro-space layers: the shared (routed) layer of the supernet and the fixed layer of one arc.
+
+A macro network (paper 2.3) is a chain of layers; layer k (1-based, the stem is layer 0) applies
+its op to the output of layer k - 1 and combines the result with the outputs of the earlier
+layers its skip bits select: concatenation along channels, then relu -> 1x1 conv -> batch norm
+back to `filters` channels (paper appendix B, "Stabilizing Stochastic Skip Connections"; the
+authors' fixed model). Skip sources are the layers *before* the op's input (0 .. k - 2), since
+layer k - 1 always feeds the op, as in the authors' code.
+
+Shared layer routing (DESIGN.md rules 1-4): the op token picks a branch with `tf.switch_case`
+over branches that were all built before the first step; the skip bits enter as a float 0/1
+mask that multiplies every candidate source before the concatenation. A masked source adds
+zeros to the 1x1 convolution, so this is exactly the concatenation of the selected sources with
+the matching rows of the weight, in a shape that does not depend on the arc. (The authors'
+search code instead summed the selected layers; summing and concatenating are different
+models, and the paper and their fixed model concatenate.)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.ops import WindowMaxPool, make_norm
+
+_HE_INIT = "he_normal"
+
+
+def _conv(filters: int, kernel_size: int, name: str) -> keras.layers.Conv2D:
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=_HE_INIT,
+        name=name,
+    )
+
+
+class MacroBranch(keras.layers.Layer):
+    """One candidate op of a macro layer: 1x1 conv -> BN -> relu, then the op.
+
+    The 1x1 convolution gives every op its own projection of the input (each op of each layer
+    has distinct parameters, paper 2.3). Then: a KxK convolution -> BN (`conv_KxK`), a KxK
+    depthwise-separable convolution -> BN (`sep_conv_KxK`: really separable, unlike the
+    original fixed model), or a 3x3 stride-1 pooling (`avg_pool_3x3`, `max_pool_3x3`: really
+    pooling, which the original fixed model could not build).
+
+    Args:
+      op: one of `enas_tf.spaces.macro.OPS`.
+      filters: output channels.
+      search: True in the supernet (batch-statistics norm, XLA-safe max pooling; see
+        `enas_tf.layers.ops.make_norm` and `WindowMaxPool`).
+    """
+
+    def __init__(self, op: str, filters: int, *, search: bool, **kw):
+        super().__init__(**kw)
+        self.op, self.filters, self.search = op, filters, search
+        self.inp = _conv(filters, 1, "inp_conv")
+        self.inp_norm = make_norm(search, "inp_bn")
+        self.out_norm = None
+        kind, _, size = op.rpartition("_")
+        kernel_size = int(size.split("x")[0])
+        if kind == "conv":
+            self.body = _conv(filters, kernel_size, "conv")
+            self.out_norm = make_norm(search, "bn")
+        elif kind == "sep_conv":
+            self.body = keras.layers.SeparableConv2D(
+                filters,
+                kernel_size,
+                padding="same",
+                use_bias=False,
+                depthwise_initializer=_HE_INIT,
+                pointwise_initializer=_HE_INIT,
+                name="sep_conv",
+            )
+            self.out_norm = make_norm(search, "bn")
+        elif op == "avg_pool_3x3":
+            self.body = keras.layers.AveragePooling2D(3, strides=1, padding="same", name="pool")
+        elif op == "max_pool_3x3":
+            self.body = (
+                WindowMaxPool(1, name="pool")
+                if search
+                else keras.layers.MaxPooling2D(3, strides=1, padding="same", name="pool")
+            )
+        else:
+            raise ValueError(f"unknown macro op {op!r}")
+
+    def call(self, x, training=None):
+        x = tf.nn.relu(self.inp_norm(self.inp(x), training=training))
+        x = self.body(x)
+        if self.out_norm is not None:
+            x = self.out_norm(x, training=training)
+        return x
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "op": self.op,
+            "filters": self.filters,
+            "search": self.search,
+        }
+
+
+class SkipCombine(keras.layers.Layer):
+    """concat(sources + [op output]) -> relu -> 1x1 conv -> BN, back to `filters` channels."""
+
+    def __init__(self, filters: int, *, search: bool, **kw):
+        super().__init__(**kw)
+        self.filters, self.search = filters, search
+        self.proj = _conv(filters, 1, "proj")
+        self.norm = make_norm(search, "bn")
+
+    def call(self, parts, training=None):
+        x = tf.concat(list(parts), axis=-1) if len(parts) > 1 else parts[0]
+        return self.norm(self.proj(tf.nn.relu(x)), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "search": self.search}
+
+
+class SharedMacroLayer(keras.layers.Layer):
+    """The supernet's layer k: every candidate op, routed by the arc's op token and skip bits.
+
+    Args:
+      layer: 1-based index k; the layer has k - 1 skip decisions (sources: layers 0 .. k - 2).
+      filters: channels of every layer at this depth (the supernet keeps them constant).
+      ops: the candidate op names, in token order (the search's op restriction).
+    """
+
+    def __init__(self, layer: int, filters: int, ops: Sequence[str], **kw):
+        super().__init__(**kw)
+        self.layer, self.filters, self.ops = layer, filters, tuple(ops)
+        self.branches = [MacroBranch(op, filters, search=True, name=op) for op in self.ops]
+        self.combine = SkipCombine(filters, search=True, name="skip") if layer > 1 else None
+        self.materializing = False  # see MacroSupernet.materialize
+
+    def call(self, layers, op_token, skip_bits, training=None):
+        """Runs the layer.
+
+        Args:
+          layers: outputs of layers 0 .. k - 1 (the stem first), all at this layer's shape.
+          op_token: int32 scalar, index into `ops`.
+          skip_bits: int32 [k - 1], 1 = concatenate that earlier layer.
+          training: Keras training flag.
+        """
+        x = layers[-1]
+        calls = [functools.partial(branch, x, training=training) for branch in self.branches]
+        if self.materializing:
+            out = [call() for call in calls][0]
+        elif len(calls) == 1:
+            out = calls[0]()
+        else:
+            out = tf.switch_case(op_token, calls)
+        if self.combine is None:
+            return out
+        mask = tf.cast(skip_bits, out.dtype)
+        sources = [layers[j] * mask[j] for j in range(self.layer - 1)]
+        return self.combine(sources + [out], training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "layer": self.layer,
+            "filters": self.filters,
+            "ops": list(self.ops),
+        }
+
+
+class FixedMacroLayer(keras.layers.Layer):
+    """Layer k of one arc, from plain Keras layers (no routing), for retraining and export.
+
+    Args:
+      layer: 1-based index k.
+      filters: output channels.
+      op: the arc's op for this layer.
+      skips: the arc's k - 1 skip bits (sources: layers 0 .. k - 2).
+    """
+
+    def __init__(self, layer: int, filters: int, op: str, skips: Sequence[int], **kw):
+        super().__init__(**kw)
+        self.layer, self.filters, self.op = layer, filters, op
+        self.skips = tuple(int(bit) for bit in skips)
+        if len(self.skips) != max(layer - 1, 0):
+            raise ValueError(f"layer {layer} needs {layer - 1} skip bits, got {len(self.skips)}")
+        self.branch = MacroBranch(op, filters, search=False, name=op)
+        # Layer 1 has no skip decision; like the supernet it then ends at the op's output.
+        self.combine = SkipCombine(filters, search=False, name="skip") if layer > 1 else None
+
+    def call(self, layers, training=None):
+        out = self.branch(layers[-1], training=training)
+        if self.combine is None:
+            return out
+        sources = [layers[j] for j, bit in enumerate(self.skips) if bit]
+        return self.combine(sources + [out], training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "layer": self.layer,
+            "filters": self.filters,
+            "op": self.op,
+            "skips": list(self.skips),
+        }

@@ -1,0 +1,73 @@
+"""Parsing helpers and arc.json file methods shared by every search space's arc class.
+
+Each space keeps its own layout and messages; what is the same for all of them lives here:
+integer checks, token lists from lists / numpy arrays / eager tensors, strings of integers,
+and `save` / `load` through `enas_tf.spaces.arc_io`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from enas_tf.spaces.errors import ArcError
+
+
+def is_int(value: Any) -> bool:
+    """True for Python and numpy integers; bools are rejected since `True` is rarely meant as 1."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def show(value: Any) -> str:
+    """Readable value for messages (numpy ints print as plain ints)."""
+    return str(int(value)) if is_int(value) else repr(value)
+
+
+def as_token_list(tokens: Any) -> list[Any]:
+    """A flat list of the tokens of a list, tuple, numpy array or eager tensor."""
+    if hasattr(tokens, "numpy"):
+        tokens = tokens.numpy()
+    if isinstance(tokens, np.ndarray):
+        if tokens.ndim != 1:
+            raise ArcError(f"tokens must be 1-D, got shape {tokens.shape}")
+        return list(tokens)
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise ArcError(f"tokens must be a sequence of integers, got {type(tokens).__name__}")
+    return list(tokens)
+
+
+def parse_ints(text: Any, what: str) -> list[int]:
+    """The whitespace-separated integers of `text`; `what` names it in error messages."""
+    if not isinstance(text, str):
+        raise ArcError(f"{what}: expected a string of integers, got {type(text).__name__}")
+    ints = []
+    for i, word in enumerate(text.split()):
+        try:
+            ints.append(int(word))
+        except ValueError:
+            raise ArcError(f"{what}, number {i} = {word!r}: not an integer") from None
+    return ints
+
+
+class ArcFileMixin:
+    """`save(path)` and `load(path_or_name)` for an arc class with a `space` class attribute."""
+
+    space: str
+
+    def save(self, path: str) -> None:
+        """Writes arc.json atomically (see `enas_tf.spaces.arc_io.save_arc`)."""
+        from enas_tf.spaces import arc_io  # arc_io imports the space modules
+
+        arc_io.save_arc(self, path)
+
+    @classmethod
+    def load(cls, path_or_name: str):
+        """Reads an arc.json or a published name; raises `ArcError` unless it is of this space."""
+        from enas_tf.spaces import arc_io
+
+        arc = arc_io.load_arc(path_or_name)
+        if not isinstance(arc, cls):
+            raise ArcError(f"{path_or_name}: holds a {arc.space} arc, expected a {cls.space} arc")
+        return arc
