@@ -4,6 +4,7 @@ Commands:
 
     python -m enas_tf.train --config=configs/tiny.py --workdir=runs/tiny
     python -m enas_tf.train --config=configs/tiny.py:space=macro --workdir=runs/tiny_macro
+    python -m enas_tf.train --config=configs/tiny.py:space=rnn --mode=search   # rnn: search only
 
 Expected: search -> derive -> retrain -> export in about 1-2 minutes on 2 CPU cores, almost all
 of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x12 synthetic
@@ -17,6 +18,8 @@ def get_config(arg=None):
     args = config_lib.parse_arg(arg, space="micro")
     if args.space not in config_lib.SPACES:
         raise config_lib.ConfigError(f"space={args.space!r}: must be one of {config_lib.SPACES}")
+    if args.space == "rnn":
+        return _tiny_rnn()
     c = config_lib.base_config() if args.space == "micro" else config_lib.macro_base_config()
     c.data.source = "embedded"
     c.data.num_valid = 32
@@ -53,5 +56,25 @@ def get_config(arg=None):
     c.retrain.epochs = 1
     c.retrain.optimizer.t0 = 1
     c.retrain.cutout_size = 2
+    c.lock()
+    return c
+
+
+def _tiny_rnn():
+    c = config_lib.rnn_base_config()
+    c.data.embedded.num_train_tokens = 1500
+    c.data.embedded.num_valid_tokens = 400
+    c.data.embedded.num_test_tokens = 400
+    c.log_every_steps = 2
+    c.search.model.num_nodes = 4
+    c.search.model.hidden_size = 16
+    c.search.batch_size = 8
+    c.search.eval_batch_size = 8
+    c.search.bptt = 10
+    c.search.epochs = 2
+    c.search.controller.lstm_size = 16
+    c.search.controller.train_steps = 2
+    c.search.controller.num_aggregate = 2
+    c.derive.num_candidates = 3
     c.lock()
     return c

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ml_collections
 
-SPACES = ("micro", "macro")
+SPACES = ("micro", "macro", "rnn")
 JIT_CHOICES = ("auto", "true", "false")
 
 
@@ -83,6 +83,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
         config.jit_compile,
         f"must be one of {JIT_CHOICES}",
     )
+    if config.space == "rnn":
+        _validate_rnn(config)
+        _validate_controller(config.search.controller)
+        return
     data = config.data
     _require(data.num_valid > 0, "data.num_valid", data.num_valid, "must be > 0")
     for phase in ("search", "retrain"):
@@ -109,7 +113,24 @@ def validate(config: ml_collections.ConfigDict) -> None:
             optim.t0,
             "t0 and t_mul must be >= 1",
         )
-    ctrl = config.search.controller
+    _validate_controller(config.search.controller)
+    _require(
+        config.derive.num_candidates >= 1,
+        "derive.num_candidates",
+        config.derive.num_candidates,
+        "must be >= 1",
+    )
+    if config.space == "micro":
+        _validate_micro_retrain(config.retrain)
+    _require(
+        config.retrain.cutout_size >= 0,
+        "retrain.cutout_size",
+        config.retrain.cutout_size,
+        "must be >= 0 (0 disables CutOut)",
+    )
+
+
+def _validate_controller(ctrl) -> None:
     _require(
         ctrl.num_aggregate >= 1,
         "search.controller.num_aggregate",
@@ -134,19 +155,52 @@ def validate(config: ml_collections.ConfigDict) -> None:
         ctrl.skip_weight,
         "must be >= 0 (0 disables the skip KL penalty)",
     )
+
+
+def _validate_rnn(config) -> None:
+    """The language-model keys of an rnn-space config."""
+    search, model = config.search, config.search.model
+    _require(model.num_nodes >= 1, "search.model.num_nodes", model.num_nodes, "must be >= 1")
+    _require(model.hidden_size >= 1, "search.model.hidden_size", model.hidden_size, "must be >= 1")
+    _require(
+        model.output in ("loose_ends", "all_but_first"),
+        "search.model.output",
+        model.output,
+        "must be 'loose_ends' (the paper) or 'all_but_first' (enas_lm)",
+    )
+    _require(
+        model.output == "loose_ends" or model.num_nodes >= 2,
+        "search.model.output",
+        model.output,
+        "'all_but_first' needs num_nodes >= 2",
+    )
+    for name, rate in model.dropout.items():
+        _require(0.0 <= rate < 1.0, f"search.model.dropout.{name}", rate, "must be in [0, 1)")
+    for key in ("batch_size", "eval_batch_size", "bptt", "epochs"):
+        minimum = 0 if key == "epochs" else 1
+        _require(search[key] >= minimum, f"search.{key}", search[key], f"must be >= {minimum}")
+    optim = search.optimizer
+    _require(optim.lr > 0, "search.optimizer.lr", optim.lr, "must be > 0")
+    _require(0 < optim.decay <= 1, "search.optimizer.decay", optim.decay, "must be in (0, 1]")
+    _require(optim.grad_clip > 0, "search.optimizer.grad_clip", optim.grad_clip, "must be > 0")
+    ctrl = search.controller
+    _require(
+        ctrl.reward_constant > 0,
+        "search.controller.reward_constant",
+        ctrl.reward_constant,
+        "must be > 0 (reward = c / validation perplexity)",
+    )
+    _require(
+        ctrl.distance_prior >= 0,
+        "search.controller.distance_prior",
+        ctrl.distance_prior,
+        "must be >= 0 (0 disables the prior towards recent nodes)",
+    )
     _require(
         config.derive.num_candidates >= 1,
         "derive.num_candidates",
         config.derive.num_candidates,
         "must be >= 1",
-    )
-    if config.space == "micro":
-        _validate_micro_retrain(config.retrain)
-    _require(
-        config.retrain.cutout_size >= 0,
-        "retrain.cutout_size",
-        config.retrain.cutout_size,
-        "must be >= 0 (0 disables CutOut)",
     )
 
 
@@ -317,4 +371,65 @@ def macro_base_config() -> ml_collections.ConfigDict:
     c.retrain.epochs = 310
     c.retrain.optimizer = optimizer_section(lr_max=0.05, lr_min=0.001, l2=1e-4)
     c.retrain.cutout_size = 0
+    return c
+
+
+def rnn_base_config() -> ml_collections.ConfigDict:
+    """Every key an RNN-cell (language model) search reads, with the paper's PTB values.
+
+    Paper 3.1 and appendix A: N = 12 nodes, SGD lr 20 decayed x0.96 per epoch from epoch 15,
+    150 epochs, global-norm clipping 0.25, l2 1e-7, batch 64, BPTT 35, shared weights
+    U(-0.025, 0.025), BN on the cell output during the search; controller LSTM 100, tanh
+    constant 2.5, temperature 5.0, entropy weight 1e-4, Adam 3.5e-4, 2000 steps per epoch.
+    From the authors' enas_lm code where the paper is silent: hidden size, dropout rates, the
+    reward 80 / perplexity, the previous-node distance prior 1/6.
+    """
+    c = base_config()
+    c.space = "rnn"
+    c.data = ml_collections.ConfigDict()
+    c.data.source = "embedded"  # 'embedded' or a directory with ptb.{train,valid,test}.txt
+    c.data.valid_from_train_tail = 0  # > 0: carve valid from train's tail (a logged deviation)
+    c.data.embedded = ml_collections.ConfigDict(
+        dict(num_train_tokens=100_000, num_valid_tokens=10_000, num_test_tokens=10_000, seed=0)
+    )
+    c.search = ml_collections.ConfigDict()
+    c.search.model = ml_collections.ConfigDict(
+        dict(
+            num_nodes=12,
+            hidden_size=200,
+            output="loose_ends",  # or "all_but_first" (enas_lm)
+            init_range=0.025,
+            batch_norm_output=True,
+            dropout=ml_collections.ConfigDict(
+                dict(
+                    embedding_words=0.1, embedding=0.2, cell_input=0.75, recurrent=0.25, output=0.75
+                )
+            ),
+        )
+    )
+    c.search.batch_size = 64
+    c.search.eval_batch_size = 64  # rows of the validation window that scores a child
+    c.search.bptt = 35
+    c.search.epochs = 150
+    c.search.optimizer = ml_collections.ConfigDict(
+        dict(lr=20.0, decay=0.96, decay_start_epoch=15, grad_clip=0.25, l2=1e-7)
+    )
+    c.search.controller = ml_collections.ConfigDict(
+        dict(
+            lstm_size=100,
+            tanh_constant=2.5,
+            op_tanh_reduce=1.0,
+            temperature=5.0,
+            entropy_weight=1e-4,
+            learning_rate=3.5e-4,
+            baseline_decay=0.99,
+            train_steps=2000,
+            num_aggregate=1,
+            skip_target=0.4,  # unused: the rnn space has no skip decisions
+            skip_weight=0.0,
+            reward_constant=80.0,
+            distance_prior=1.0 / 6.0,
+        )
+    )
+    del c["retrain"]
     return c

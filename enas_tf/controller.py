@@ -24,8 +24,8 @@ Semantics (Pham et al. 2018, Section 2.2, and the authors' code; our own impleme
 * `OpChoice`: logits `h @ W_soft[g] + b[g]`, then `/ temperature`, then
   `(tanh_constant / op_tanh_reduce) * tanh(.)`; the next input is `W_emb[g][token]`.
 * `IndexChoice(k)`: additive attention `v . tanh(W1 a_j + W2 h)` over the first `k` anchors of
-  the current block, then `/ temperature` and `tanh_constant * tanh(.)`; the next input is the
-  chosen anchor.
+  the current block, then `/ temperature` and `tanh_constant * tanh(.)`, minus the optional
+  distance prior `distance_prior * (k - j)^2`; the next input is the chosen anchor.
 * `SkipChoice(k)`: one Bernoulli per anchor `j < k` with the attention score (same temperature
   and tanh) as its logit; the next input is the mean of the selected anchors, zeros when none
   is selected (the contract in `decisions.py`; the original code used `sum / (1 + count)`).
@@ -568,6 +568,9 @@ class Controller(keras.layers.Layer):
     ) -> None:
         k = step.num_candidates
         logits = self._attention_logits(run, h, k)
+        if step.distance_prior:
+            distance = tf.range(k, 0, -1, dtype=tf.float32)  # k - j for j = 0 .. k - 1
+            logits = logits - step.distance_prior * tf.square(distance)
         token = self._choose(logits, uniforms, given)
         self._record(run, token, *_categorical_terms(logits, token, k))
         anchors = tf.concat(run.anchors[:k], axis=0)

@@ -13,7 +13,6 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import files
-from enas_tf.data import images as image_data
 from enas_tf.models import builders
 from enas_tf.spaces import arc_io
 
@@ -29,17 +28,10 @@ def derive(config, workdir: str, search):
     Returns:
       The best arc.
     """
-    splits = search.splits
-    dataset = image_data.make_eval_dataset(
-        splits.valid_images,
-        splits.valid_labels,
-        batch_size=config.search.eval_batch_size,
-        mean=splits.channel_mean,
-        std=splits.channel_std,
-        shuffle_seed=config.seed,
-        repeat=True,
-    )
-    images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    task = search.task
+    dataset = task.valid_dataset(shuffle_seed=config.seed)
+    batch = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    key_name = f"valid_{task.metric}"
     generator = tf.random.Generator.from_seed(config.seed + 1)
     candidates, seen = [], set()
     for _ in range(config.derive.num_candidates):
@@ -48,20 +40,21 @@ def derive(config, workdir: str, search):
         if key in seen:
             continue  # The policy may sample the same arc twice; score it once.
         seen.add(key)
-        accuracy = float(search.steps.evaluate_arc(images, labels, tokens))
+        score = float(search.steps.evaluate_arc(batch, tokens))
         arc = builders.arc_from_tokens(config, list(key))
-        candidates.append({"valid_accuracy": accuracy, "log_prob": float(log_prob), "arc": arc})
-    candidates.sort(key=lambda c: -c["valid_accuracy"])
+        candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
+    sign = -1.0 if task.higher_is_better else 1.0
+    candidates.sort(key=lambda c: sign * c[key_name])
     best = candidates[0]["arc"]
     files.write_json_atomic(
         os.path.join(workdir, "candidates.json"),
         {
-            "scored_on": f"one validation minibatch of {config.search.eval_batch_size} images",
+            "scored_on": f"one validation minibatch of {config.search.eval_batch_size} examples",
             "search_epochs": int(search.state.epoch),
             "candidates": [
                 {
                     "rank": rank,
-                    "valid_accuracy": c["valid_accuracy"],
+                    key_name: c[key_name],
                     "log_prob": c["log_prob"],
                     "arc": c["arc"].to_json(),
                 }
@@ -71,9 +64,10 @@ def derive(config, workdir: str, search):
     )
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
     logging.info(
-        "derive: best of %d sampled arcs has valid-minibatch accuracy %.3f: %s -> %s",
+        "derive: best of %d sampled arcs has valid-minibatch %s %.4g: %s -> %s",
         len(candidates),
-        candidates[0]["valid_accuracy"],
+        task.metric,
+        candidates[0][key_name],
         builders.describe_arc(best),
         os.path.join(workdir, "arc.json"),
     )

@@ -71,23 +71,23 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     if mode not in MODES:
         raise config_lib.ConfigError(f"--mode={mode!r}: must be one of {MODES}")
     config_lib.validate(config)
+    if config.space == "rnn" and mode not in ("search", "derive"):
+        raise config_lib.ConfigError(
+            f"--mode={mode}: the rnn space runs --mode=search and --mode=derive so far; "
+            "retraining and exporting a derived cell is not implemented yet (issue #4)"
+        )
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
-    splits = image_data.load_image_splits(config.data)
-    config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
+    task, splits, description = _load_task(config)
     strategy = strategy_lib.create_strategy(tpu)
     jit = strategy_lib.use_jit(config.jit_compile, strategy)
     os.makedirs(workdir, exist_ok=True)
     files.write_json_atomic(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     logging.info(
-        "run: workdir %s, mode %s, %d train / %d valid / %d test images of shape %s, "
-        "%d replica(s), jit_compile=%s",
+        "run: workdir %s, mode %s, %s, %d replica(s), jit_compile=%s",
         workdir,
         mode,
-        len(splits.train_labels),
-        len(splits.valid_labels),
-        len(splits.test_labels),
-        splits.train_images.shape[1:],
+        description,
         strategy.num_replicas_in_sync,
         jit,
     )
@@ -97,7 +97,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
         from enas_tf.derive import derive
         from enas_tf.search import Search
 
-        search = Search(config, workdir, strategy, splits, jit)
+        search = Search(config, workdir, strategy, task, jit)
         if mode in ("all", "search"):
             search.run()
         elif not search.restore():
@@ -113,6 +113,33 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
         arc = fixed_arc or _load_derived_arc(arc_path, mode)
         outputs.update(_retrain_and_export(config, workdir, strategy, splits, arc, jit, mode))
     return outputs
+
+
+def _load_task(config):
+    """(search task, data splits, one log line) for the config's space; checks batch sizes.
+
+    Loading the data is the last check before the workdir is written: a bad path fails here.
+    """
+    if config.space == "rnn":
+        from enas_tf.data import text as text_data
+        from enas_tf.lm_task import LmTask
+
+        splits = text_data.load_text_splits(config.data)
+        description = (
+            f"{len(splits.train)} train / {len(splits.valid)} valid / {len(splits.test)} test "
+            f"tokens, vocabulary {splits.vocab_size} ({splits.source})"
+        )
+        for deviation in splits.deviations:
+            logging.warning("data: %s", deviation)
+        return LmTask(config, splits), splits, description
+    from enas_tf.image_task import ImageTask
+
+    splits = image_data.load_image_splits(config.data)
+    description = (
+        f"{len(splits.train_labels)} train / {len(splits.valid_labels)} valid / "
+        f"{len(splits.test_labels)} test images of shape {splits.train_images.shape[1:]}"
+    )
+    return ImageTask(config, splits), splits, description
 
 
 def _load_derived_arc(arc_path: str, mode: str):

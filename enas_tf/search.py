@@ -23,10 +23,8 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import configs as config_lib
 from enas_tf import reinforce, summaries, training
 from enas_tf.controller import Controller
-from enas_tf.data import images as image_data
 from enas_tf.models import builders
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
@@ -44,16 +42,11 @@ def build_controller(config) -> Controller:
     )
 
 
-def build_supernet(config, num_classes: int, image_shape):
-    """The configured supernet with every variable built (DESIGN.md rule 2)."""
-    return builders.build_supernet(config, num_classes, image_shape)
-
-
 @dataclasses.dataclass
 class SearchState:
     """Everything the search trains or counts; all of it is checkpointed."""
 
-    supernet: object  # MicroSupernet or MacroSupernet
+    supernet: object  # MicroSupernet, MacroSupernet or RnnSupernet
     controller: Controller
     child_optimizer: object
     controller_optimizer: object
@@ -81,17 +74,24 @@ class SearchState:
         )
 
 
-def build_search_state(config, strategy, num_classes, image_shape, steps_per_epoch):
-    """Creates every variable of the search inside `strategy.scope()` (DESIGN.md rule 2)."""
+def build_search_state(config, strategy, task) -> SearchState:
+    """Creates every variable of the search inside `strategy.scope()` (DESIGN.md rule 2).
+
+    Args:
+      config: the run config.
+      strategy: the `tf.distribute` strategy.
+      task: `ImageTask` or `LmTask`: builds the supernet and the child optimizer.
+    """
     with strategy.scope():
-        supernet = build_supernet(config, num_classes, image_shape)
+        supernet = task.build_supernet()
         controller = build_controller(config)
-        child_optimizer = training.make_child_optimizer(config.search.optimizer, steps_per_epoch)
+        child_optimizer = task.make_child_optimizer()
         child_optimizer.build(supernet.trainable_variables)
         controller_optimizer = reinforce.make_controller_optimizer(
             config.search.controller.learning_rate
         )
         controller_optimizer.build(controller.trainable_variables)
+        task.create_child_state(strategy)
         counter = lambda name: tf.Variable(0, dtype=tf.int64, trainable=False, name=name)  # noqa: E731
         return SearchState(
             supernet=supernet,
@@ -108,10 +108,13 @@ def build_search_state(config, strategy, num_classes, image_shape, steps_per_epo
 
 
 class SearchSteps:
-    """The compiled functions of the search; each is traced once for every architecture."""
+    """The compiled functions of the search; each is traced once for every architecture.
 
-    def __init__(self, config, strategy, state: SearchState, jit_compile: bool):
-        self.config, self.strategy, self.state = config, strategy, state
+    Task-specific math (loss, score, reward) comes from `task` (`ImageTask` or `LmTask`).
+    """
+
+    def __init__(self, config, strategy, state: SearchState, task, jit_compile: bool):
+        self.config, self.strategy, self.state, self.task = config, strategy, state, task
         search = config.search
         self.global_batch = search.batch_size
         self.eval_batch = search.eval_batch_size
@@ -127,50 +130,42 @@ class SearchSteps:
         return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
 
     # Child phase -------------------------------------------------------------------------
-    def _child_replica_step(self, seed, images, labels):
+    def _child_replica_step(self, seed, batch):
         state, search = self.state, self.config.search
         tokens, _, _ = state.controller.sample(self._replica_seed(seed))
         variables = state.supernet.trainable_variables
         num_replicas = self.strategy.num_replicas_in_sync
         with tf.GradientTape() as tape:
-            logits, aux_logits = state.supernet(images, tokens, training=True)
-            loss = training.classification_loss(
-                logits,
-                aux_logits,
-                labels,
-                aux_weight=search.get("aux_weight", 0.0),
-                global_batch_size=self.global_batch,
+            loss, decayed, extra = self.task.child_loss(
+                state.supernet, batch, tokens, self.global_batch
             )
-            l2 = search.optimizer.l2 * training.l2_penalty(variables) / num_replicas
+            l2 = search.optimizer.l2 * training.l2_penalty(decayed) / num_replicas
             total = loss + l2
         grads = tape.gradient(total, variables)
         grad_norm = training.apply_clipped_gradients(
             state.child_optimizer, grads, variables, search.optimizer.grad_clip
         )
-        return loss, training.accuracy_count(logits, labels), grad_norm
+        return loss, extra, grad_norm
 
     def _train_child(self, iterator, num_steps):
         state, strategy = self.state, self.strategy
         total_loss = tf.constant(0.0)
-        correct = tf.constant(0.0)
+        extra_sum = tf.constant(0.0)
         grad_norm = tf.constant(0.0)
         for _ in tf.range(num_steps):
-            images, labels = next(iterator)
+            batch = next(iterator)
             seed = state.generator.make_seeds(1)[:, 0]
-            loss, right, norm = strategy.run(self.child_replica_step, args=(seed, images, labels))
+            loss, extra, norm = strategy.run(self.child_replica_step, args=(seed, batch))
             total_loss += strategy.reduce("SUM", loss, axis=None)
-            correct += strategy.reduce("SUM", right, axis=None)
+            extra_sum += strategy.reduce("SUM", extra, axis=None)
             grad_norm = strategy.reduce("MEAN", norm, axis=None)
             state.child_step.assign_add(1)
-        steps = tf.cast(num_steps, tf.float32)
-        return {
-            "loss": total_loss / steps,
-            "accuracy": correct / (steps * self.global_batch),
-            "grad_norm": grad_norm,
-        }
+        mean_loss = total_loss / tf.cast(num_steps, tf.float32)
+        metrics = self.task.child_metrics(mean_loss, extra_sum, num_steps, self.global_batch)
+        return {**metrics, "grad_norm": grad_norm}
 
     # Controller phase --------------------------------------------------------------------
-    def _reward_replica_step(self, seed, images, labels):
+    def _reward_replica_step(self, seed, batch):
         """One sampled arc: its reward on a validation minibatch and its policy gradient."""
         state, ctrl = self.state, self.config.search.controller
         variables = state.controller.trainable_variables
@@ -178,11 +173,8 @@ class SearchSteps:
             policy = state.controller.sample_with_details(self._replica_seed(seed))
             tokens, log_prob, entropy = policy.tokens, policy.log_prob, policy.entropy
             with tape.stop_recording():
-                logits, _ = state.supernet(images, tokens, training=False)
-                accuracy = training.accuracy_count(logits, labels) / tf.cast(
-                    tf.shape(labels)[0], tf.float32
-                )
-            reward = reinforce.shaped_reward(accuracy, entropy, ctrl.entropy_weight)
+                score = self.task.score(state.supernet, batch, tokens)
+            reward = reinforce.shaped_reward(self.task.reward(score), entropy, ctrl.entropy_weight)
             # The original code moves the baseline towards the reward before the advantage.
             baseline = reinforce.update_baseline(state.baseline, reward, ctrl.baseline_decay)
             state.baseline.assign(baseline)
@@ -192,7 +184,7 @@ class SearchSteps:
                     policy.skip_probs, ctrl.skip_target
                 )
         grads = tape.gradient(loss, variables)
-        return grads, reward, accuracy, entropy, loss
+        return grads, reward, score, entropy, loss
 
     def _train_controller(self, iterator):
         """One controller update: gradients averaged over `num_aggregate` sampled arcs."""
@@ -201,17 +193,17 @@ class SearchSteps:
         variables = state.controller.trainable_variables
         # Loop state is explicit tensors created before the loop (autograph loop variables).
         summed = [tf.zeros_like(v) for v in variables]
-        totals = tf.zeros([4], tf.float32)  # reward, accuracy, entropy, loss
+        totals = tf.zeros([4], tf.float32)  # reward, score, entropy, loss
         for _ in tf.range(num_aggregate):
-            images, labels = next(iterator)
+            batch = next(iterator)
             seed = state.generator.make_seeds(1)[:, 0]
-            grads, reward, accuracy, entropy, loss = strategy.run(
-                self.reward_replica_step, args=(seed, images, labels)
+            grads, reward, score, entropy, loss = strategy.run(
+                self.reward_replica_step, args=(seed, batch)
             )
             grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
             summed = [s + g for s, g in zip(summed, grads, strict=True)]
             values = tf.stack(
-                [strategy.reduce("MEAN", v, axis=None) for v in (reward, accuracy, entropy, loss)]
+                [strategy.reduce("MEAN", v, axis=None) for v in (reward, score, entropy, loss)]
             )
             totals = totals + values
         state.controller_optimizer.apply_gradients(
@@ -221,23 +213,20 @@ class SearchSteps:
         means = totals / num_aggregate
         return {
             "reward": means[0],
-            "accuracy": means[1],
+            self.task.metric: means[1],
             "entropy": means[2],
             "loss": means[3],
             "baseline": tf.identity(state.baseline),
         }
 
-    def _evaluate_arc(self, images, labels, tokens):
-        """Accuracy of one arc on one validation minibatch (derive and monitoring)."""
+    def _evaluate_arc(self, batch, tokens):
+        """The task's score (accuracy or perplexity) of one arc on one validation minibatch."""
 
-        def replica(images, labels, tokens):
-            logits, _ = self.state.supernet(images, tokens, training=False)
-            return training.accuracy_count(logits, labels)
+        def replica(batch, tokens):
+            return self.task.score(self.state.supernet, batch, tokens)
 
-        correct = self.strategy.run(replica, args=(images, labels, tokens))
-        return self.strategy.reduce("SUM", correct, axis=None) / tf.cast(
-            tf.shape(labels)[0] * self.strategy.num_replicas_in_sync, tf.float32
-        )
+        score = self.strategy.run(replica, args=(batch, tokens))
+        return self.strategy.reduce("MEAN", score, axis=None)
 
     def sample_arc(self, seed):
         tokens, log_prob, entropy = self.state.controller.sample(seed)
@@ -251,18 +240,20 @@ def _distribute(strategy, dataset):
 class Search:
     """Runs (or resumes) the search phase in a workdir."""
 
-    def __init__(
-        self, config, workdir: str, strategy, splits: image_data.ImageSplits, jit_compile: bool
-    ):
-        self.config, self.workdir, self.strategy, self.splits = config, workdir, strategy, splits
-        search = config.search
-        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
-        self.steps_per_epoch = len(splits.train_labels) // search.batch_size
-        image_shape = splits.train_images.shape[1:]
-        self.state = build_search_state(
-            config, strategy, splits.num_classes, image_shape, self.steps_per_epoch
-        )
-        self.steps = SearchSteps(config, strategy, self.state, jit_compile)
+    def __init__(self, config, workdir: str, strategy, task, jit_compile: bool):
+        """Builds (does not restore) the search state.
+
+        Args:
+          config: the run config.
+          workdir: where checkpoints and events go.
+          strategy: the `tf.distribute` strategy.
+          task: `ImageTask` or `LmTask` of the loaded data (it checks the batch sizes).
+          jit_compile: XLA-compile the per-replica steps.
+        """
+        self.config, self.workdir, self.strategy, self.task = config, workdir, strategy, task
+        self.steps_per_epoch = task.steps_per_epoch
+        self.state = build_search_state(config, strategy, task)
+        self.steps = SearchSteps(config, strategy, self.state, task, jit_compile)
         self.manager = tf.train.CheckpointManager(
             self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), max_to_keep=2
         )
@@ -288,29 +279,10 @@ class Search:
         return int(self.state.epoch) >= self.config.search.epochs
 
     def _train_dataset(self, epoch: int, skip: int):
-        dataset = image_data.make_train_dataset(
-            self.splits.train_images,
-            self.splits.train_labels,
-            batch_size=self.config.search.batch_size,
-            mean=self.splits.channel_mean,
-            std=self.splits.channel_std,
-            seed=self.config.seed * 100003 + epoch,
-            augment=True,
-            repeat=False,
-        )
-        return dataset.skip(skip)
+        return self.task.train_dataset(epoch, skip)
 
     def _valid_iterator(self, shuffle_seed: int):
-        dataset = image_data.make_eval_dataset(
-            self.splits.valid_images,
-            self.splits.valid_labels,
-            batch_size=self.config.search.eval_batch_size,
-            mean=self.splits.channel_mean,
-            std=self.splits.channel_std,
-            shuffle_seed=shuffle_seed,
-            repeat=True,
-        )
-        return _distribute(self.strategy, dataset)
+        return _distribute(self.strategy, self.task.valid_dataset(shuffle_seed))
 
     def run(self, max_child_steps: int | None = None) -> None:
         """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests)."""
@@ -325,6 +297,9 @@ class Search:
             epoch = int(state.epoch)
             if int(state.phase) == _CHILD:
                 done_in_epoch = int(state.child_step) - epoch * self.steps_per_epoch
+                # A language model's carried state restarts at every (re)start of an epoch's
+                # child phase; image tasks carry nothing.
+                self.task.reset_child_state()
                 iterator = _distribute(self.strategy, self._train_dataset(epoch, done_in_epoch))
                 while done_in_epoch < self.steps_per_epoch:
                     chunk = min(
@@ -362,15 +337,16 @@ class Search:
         metrics["lr"] = training.current_learning_rate(self.state.child_optimizer)
         rate = (step - start_step) / max(time.time() - started, 1e-6)
         eta = (total_steps - step) / rate if rate > 0 else float("nan")
+        shown = " ".join(
+            f"{name} {value:.4g}" for name, value in metrics.items() if name not in ("lr",)
+        )
         logging.info(
-            "search epoch %d/%d child step %d/%d: loss %.4f acc %.3f lr %.4g | %.1f steps/s, "
-            "ETA %s",
+            "search epoch %d/%d child step %d/%d: %s lr %.4g | %.1f steps/s, ETA %s",
             epoch + 1,
             self.config.search.epochs,
             step,
             total_steps,
-            metrics["loss"],
-            metrics["accuracy"],
+            shown,
             metrics["lr"],
             rate,
             summaries.format_seconds(eta),
@@ -386,28 +362,29 @@ class Search:
             stats = {k: float(v) for k, v in self.steps.train_controller(iterator).items()}
         if stats is not None:
             logging.info(
-                "search epoch %d/%d controller step %d: reward %.4f (valid acc %.3f) baseline "
+                "search epoch %d/%d controller step %d: reward %.4f (valid %s %.4g) baseline "
                 "%.4f entropy %.3f loss %.4f",
                 epoch + 1,
                 self.config.search.epochs,
                 int(state.controller_step),
                 stats["reward"],
-                stats["accuracy"],
+                self.task.metric,
+                stats[self.task.metric],
                 stats["baseline"],
                 stats["entropy"],
                 stats["loss"],
             )
             self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
         # Monitoring: a freshly sampled child on a validation minibatch (never the test set).
-        images, labels = next(iterator)
         tokens, _, _ = self.steps.sample_arc(state.generator.make_seeds(1)[:, 0])
-        accuracy = float(self.steps.evaluate_arc(images, labels, tokens))
+        score = float(self.steps.evaluate_arc(next(iterator), tokens))
         arc = builders.arc_from_tokens(self.config, [int(t) for t in tokens.numpy()])
         logging.info(
-            "search epoch %d: sampled child valid acc %.3f, arc %s",
+            "search epoch %d: sampled child valid %s %.4g, arc %s",
             epoch + 1,
-            accuracy,
+            self.task.metric,
+            score,
             builders.describe_arc(arc),
         )
-        self.writers.scalars("valid", step, {"sampled_child/accuracy": accuracy})
+        self.writers.scalars("valid", step, {f"sampled_child/{self.task.metric}": score})
         self.writers.text("valid", step, "sampled_arc", builders.arc_markdown(arc))

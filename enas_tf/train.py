@@ -104,6 +104,8 @@ def main(argv):
         print(f"exported SavedModel: {outputs['export']}")
     if "retrain" in outputs:
         print(f"test accuracy: {outputs['retrain']['test_accuracy']:.4f}")
+    if "arc" in outputs:
+        print(f"derived arc: {os.path.join(workdir, 'arc.json')}")
     return 0
 
 

@@ -76,3 +76,39 @@ def accuracy_count(logits, labels) -> tf.Tensor:
     """Number of correct top-1 predictions (float32), to be summed across replicas."""
     predictions = tf.argmax(logits, axis=-1, output_type=labels.dtype)
     return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+
+
+@keras.saving.register_keras_serializable(package="enas_tf")
+class DecayAfterEpoch(keras.optimizers.schedules.LearningRateSchedule):
+    """`lr * decay^max(0, epoch - start_epoch + 1)`, epoch = step // steps_per_epoch (0-based).
+
+    The paper's language-model schedule (3.1): SGD at 20.0, "decayed by a factor of 0.96 after
+    every epoch starting at epoch 15": epochs 0..14 (the first 15) run at `lr`, epoch 15 at
+    `lr * decay`, epoch 16 at `lr * decay^2`, ...
+    """
+
+    def __init__(self, lr: float, decay: float, start_epoch: int, steps_per_epoch: int):
+        self.lr, self.decay = float(lr), float(decay)
+        self.start_epoch, self.steps_per_epoch = int(start_epoch), max(1, int(steps_per_epoch))
+
+    def __call__(self, step):
+        epoch = tf.cast(step, tf.float32) // self.steps_per_epoch
+        exponent = tf.maximum(0.0, epoch - self.start_epoch + 1.0)
+        return self.lr * tf.pow(self.decay, exponent)
+
+    def get_config(self):
+        return {
+            "lr": self.lr,
+            "decay": self.decay,
+            "start_epoch": self.start_epoch,
+            "steps_per_epoch": self.steps_per_epoch,
+        }
+
+
+def make_lm_optimizer(optim_config, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Plain SGD on `DecayAfterEpoch` (paper 3.1: lr 20, x0.96 per epoch from epoch 15)."""
+    return keras.optimizers.SGD(
+        learning_rate=DecayAfterEpoch(
+            optim_config.lr, optim_config.decay, optim_config.decay_start_epoch, steps_per_epoch
+        )
+    )

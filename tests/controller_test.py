@@ -341,3 +341,17 @@ def test_a_pushing_skip_choice_provides_the_next_layers_anchor():
         Controller(
             PUSHING_MACRO_PROGRAM[:3] + (SkipChoice(1),) + PUSHING_MACRO_PROGRAM[4:6], lstm_size=8
         )
+
+
+def test_distance_prior_favours_recent_anchors_by_the_enas_lm_formula():
+    program = (AnchorStep(), AnchorStep(), AnchorStep(), IndexChoice(3, distance_prior=1 / 6))
+    controller = Controller(program, lstm_size=8, temperature=5.0)
+    _zero_weights(controller)  # attention scores 0: the prior alone shapes the distribution
+    expected_logits = -np.array([9.0, 4.0, 1.0]) / 6  # -(k - j)^2 / 6 for j = 0, 1, 2
+    expected = expected_logits - np.log(np.exp(expected_logits).sum())
+    for j in range(3):
+        log_prob, entropy = controller.log_prob(tf.constant([j]))
+        np.testing.assert_allclose(log_prob.numpy(), expected[j], rtol=1e-5)
+        np.testing.assert_allclose(entropy.numpy(), -(np.exp(expected) * expected).sum(), 1e-5)
+    with pytest.raises(ValueError, match="distance_prior must be >= 0"):
+        IndexChoice(2, distance_prior=-1.0)

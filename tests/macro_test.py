@@ -380,7 +380,7 @@ def test_from_json_checks_space_and_version():
 def test_load_errors(tmp_path):
     micro_path = tmp_path / "micro.json"
     arc_io.save_arc(arc_io.load_arc("enas_micro_final"), str(micro_path))
-    with pytest.raises(ArcError, match=r"holds a micro arc, expected a macro arc"):
+    with pytest.raises(ArcError, match=r"holds an arc of space 'micro', expected space 'macro'"):
         macro.MacroArc.load(str(micro_path))
     invalid = tmp_path / "invalid.json"
     data = FINAL.to_json()

@@ -42,7 +42,12 @@ def test_op_ids_are_the_original_codes():
 def test_published_arc_reencodes_to_the_original_strings():
     arc = arc_io.load_arc("enas_micro_final")
     assert arc is micro.PUBLISHED["enas_micro_final"]
-    assert arc_io.published_names() == ("enas_macro_final", "enas_micro_final")
+    assert arc_io.published_names() == (
+        "enas_lm_cell",
+        "enas_macro_final",
+        "enas_micro_final",
+        "enas_ptb_paper",
+    )
     assert arc.to_string() == (NORMAL, REDUCTION)
     assert arc.to_flat_string() == f"{NORMAL} {REDUCTION}"
     assert arc.to_tokens() == [int(t) for t in f"{NORMAL} {REDUCTION}".split()]
@@ -243,9 +248,9 @@ def test_from_json_checks_space_and_version():
     with pytest.raises(ArcError, match=r"space=None"):
         micro.MicroArc.from_json({k: v for k, v in data.items() if k != "space"})
     with pytest.raises(
-        ArcError, match=r"space='rnn': unknown search space \(known: micro, macro\)"
+        ArcError, match=r"space='conv3d': unknown search space \(known: micro, macro, rnn\)"
     ):
-        arc_io.arc_from_json({**data, "space": "rnn"})
+        arc_io.arc_from_json({**data, "space": "conv3d"})
 
 
 # --- Cell structure -----------------------------------------------------------------------------
@@ -443,7 +448,9 @@ def test_load_errors_name_the_path_or_the_known_names(tmp_path):
     with pytest.raises(ArcFileError, match=f"{missing}.*no such file.*enas_micro_final"):
         arc_io.load_arc(str(missing))
     with pytest.raises(
-        ArcFileError, match=r"'enas_micro_finale'.*known names: enas_macro_final, enas_micro_final"
+        ArcFileError,
+        match=r"'enas_micro_finale'.*known names: enas_lm_cell, enas_macro_final, "
+        r"enas_micro_final, enas_ptb_paper",
     ):
         arc_io.load_arc("enas_micro_finale")
     bad = tmp_path / "bad.json"
@@ -457,9 +464,9 @@ def test_load_errors_name_the_path_or_the_known_names(tmp_path):
     invalid.write_text(json.dumps(data))
     with pytest.raises(ArcFileError, match=f"{invalid}: reduction cell, node 4, input_b=7"):
         arc_io.load_arc(str(invalid))
-    unknown = tmp_path / "rnn.json"
-    unknown.write_text(json.dumps({"space": "rnn", "version": 1}))
-    with pytest.raises(ArcFileError, match=f"{unknown}: space='rnn': unknown search space"):
+    unknown = tmp_path / "conv3d.json"
+    unknown.write_text(json.dumps({"space": "conv3d", "version": 1}))
+    with pytest.raises(ArcFileError, match=f"{unknown}: space='conv3d': unknown search space"):
         arc_io.load_arc(str(unknown))
 
 

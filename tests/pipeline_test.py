@@ -189,3 +189,22 @@ def test_an_arc_of_another_space_is_refused_before_the_workdir_is_touched(tmp_pa
     with pytest.raises(ArcError, match=r"'micro' architecture but config.space='macro'"):
         pipeline.run(config, str(tmp_path / "workdir"))
     assert not (tmp_path / "workdir").exists()
+
+
+def test_rnn_space_searches_and_derives_a_cell(tmp_path):
+    config = tiny.get_config("space=rnn")
+    workdir = str(tmp_path / "workdir")
+    # Retraining an rnn cell is not implemented yet: refused before the workdir exists.
+    with pytest.raises(config_lib.ConfigError, match=r"--mode=all: the rnn space runs"):
+        pipeline.run(config, workdir)
+    assert not os.path.exists(workdir)
+    pipeline.run(config, workdir, mode="search")
+    outputs = pipeline.run(config, workdir, mode="derive")
+    arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
+    assert arc == outputs["arc"] and arc.space == "rnn"
+    assert arc.num_nodes == config.search.model.num_nodes
+    candidates = json.load(open(os.path.join(workdir, "candidates.json")))["candidates"]
+    perplexities = [c["valid_perplexity"] for c in candidates]
+    assert perplexities == sorted(perplexities)  # lower is better: the best comes first
+    assert all(1.0 < p < 10_000 for p in perplexities)
+    assert {"child/perplexity", "controller/reward"} <= _tags(os.path.join(workdir, "train"))

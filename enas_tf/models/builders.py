@@ -7,16 +7,18 @@ conversions, keyed by `config.space` ("micro" or "macro").
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import tensorflow as tf
 
 from enas_tf.models.macro import MacroChild, MacroSupernet
 from enas_tf.models.micro import MicroChild, MicroSupernet
-from enas_tf.spaces import macro, micro
+from enas_tf.models.rnn_lm import LmDropout, RnnSupernet
+from enas_tf.spaces import decisions, macro, micro, rnn
 from enas_tf.spaces.errors import ArcError
 
-ARC_CLASSES = {"micro": micro.MicroArc, "macro": macro.MacroArc}
+ARC_CLASSES = {"micro": micro.MicroArc, "macro": macro.MacroArc, "rnn": rnn.RnnArc}
 
 
 def macro_ops(config) -> tuple[str, ...]:
@@ -29,7 +31,46 @@ def decision_program(config) -> tuple:
     model = config.search.model
     if config.space == "macro":
         return macro.decision_program(model.num_layers, len(macro_ops(config)))
+    if config.space == "rnn":
+        prior = config.search.controller.distance_prior
+        return tuple(
+            dataclasses.replace(step, distance_prior=prior)
+            if isinstance(step, decisions.IndexChoice)
+            else step
+            for step in rnn.decision_program(model.num_nodes)
+        )
     return micro.decision_program(model.num_nodes)
+
+
+def lm_dropout(model_config) -> LmDropout:
+    """The dropout rates of a language-model section (`search.model` or `retrain.model`)."""
+    d = model_config.dropout
+    return LmDropout(
+        embedding_words=d.embedding_words,
+        embedding=d.embedding,
+        cell_input=d.cell_input,
+        recurrent=d.recurrent,
+        output=d.output,
+    )
+
+
+def build_lm_supernet(config, vocab_size: int) -> RnnSupernet:
+    """The RNN space's shared language model with every variable built."""
+    model = config.search.model
+    supernet = RnnSupernet(
+        vocab_size=vocab_size,
+        hidden_size=model.hidden_size,
+        num_nodes=model.num_nodes,
+        activations=rnn.ACTIVATIONS,
+        output=model.output,
+        dropout=lm_dropout(model),
+        init_range=model.init_range,
+        batch_norm_output=model.batch_norm_output,
+        seed=config.seed,
+        name="supernet",
+    )
+    supernet.build()
+    return supernet
 
 
 def build_supernet(config, num_classes: int, image_shape: Sequence[int]):
@@ -127,6 +168,8 @@ def arc_from_tokens(config, tokens: Sequence[Any]):
         return macro.MacroArc.from_tokens(
             tokens, config.search.model.num_layers, op_names=macro_ops(config)
         )
+    if config.space == "rnn":
+        return rnn.RnnArc.from_tokens(tokens, config.search.model.num_nodes)
     return micro.MicroArc.from_tokens(tokens, config.search.model.num_nodes)
 
 
@@ -143,14 +186,18 @@ def sample_random_arc(config, rng):
         return macro.sample_random_arc(
             config.search.model.num_layers, rng, op_names=macro_ops(config)
         )
+    if config.space == "rnn":
+        return rnn.sample_random_arc(config.search.model.num_nodes, rng)
     return micro.sample_random_arc(config.search.model.num_nodes, rng)
 
 
 def describe_arc(arc) -> str:
-    """One log line for an arc (the original code's integers)."""
+    """One log line for an arc (the original code's integers; rnn: our tokens)."""
     if isinstance(arc, micro.MicroArc):
         normal, reduction = arc.to_string()
         return f"normal [{normal}] reduction [{reduction}]"
+    if isinstance(arc, rnn.RnnArc):
+        return f"[{' '.join(str(t) for t in arc.to_tokens())}]"
     return f"[{arc.to_string()}]"
 
 
@@ -159,4 +206,9 @@ def arc_markdown(arc) -> str:
     if isinstance(arc, micro.MicroArc):
         normal, reduction = arc.to_string()
         return f"normal: {normal}  \nreduction: {reduction}"
+    if isinstance(arc, rnn.RnnArc):
+        return "  \n".join(
+            f"node {k}: {node.activation}({'input' if k == 1 else f'node {node.prev}'})"
+            for k, node in enumerate(arc.nodes, start=1)
+        )
     return "  \n".join(f"layer {k}: {row}" for k, row in enumerate(arc.to_rows(), start=1))

@@ -3,6 +3,7 @@
 * `decisions`: the controller's view of a space, an ordered program of decision steps.
 * `micro`: the paper's convolutional-cell space (Section 2.4): `MicroArc` and its encodings.
 * `macro`: the paper's whole-network space (Section 2.3): `MacroArc` and its encodings.
+* `rnn`: the paper's recurrent-cell space (Section 2.1): `RnnArc` and its encodings.
 * `arc_io`: arc.json reading/writing and the published architectures, for every space.
 * `errors`: `ArcError`, raised for anything that is not an architecture of its space.
 """

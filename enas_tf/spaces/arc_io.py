@@ -17,13 +17,13 @@ import os
 import uuid
 from typing import Any
 
-from enas_tf.spaces import macro, micro
+from enas_tf.spaces import macro, micro, rnn
 from enas_tf.spaces.errors import ArcError, ArcFileError
 
-SPACES: dict[str, Any] = {"micro": micro.MicroArc, "macro": macro.MacroArc}
+SPACES: dict[str, Any] = {"micro": micro.MicroArc, "macro": macro.MacroArc, "rnn": rnn.RnnArc}
 """Architecture class per `"space"` value of arc.json."""
 
-_PUBLISHED: dict[str, Any] = {**micro.PUBLISHED, **macro.PUBLISHED}
+_PUBLISHED: dict[str, Any] = {**micro.PUBLISHED, **macro.PUBLISHED, **rnn.PUBLISHED}
 
 
 def published_names() -> tuple[str, ...]:

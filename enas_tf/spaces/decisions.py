@@ -48,13 +48,23 @@ class IndexChoice:
 
     The logits are `v . tanh(W1 a_j + W2 h)` over the anchors `a_j` pushed so far in the current
     block; the chosen anchor becomes the next LSTM input.
+
+    Attributes:
+      num_candidates: anchors to choose from (the first ones of the block).
+      distance_prior: after temperature and tanh, subtract `distance_prior * (k - j)^2` from
+        candidate j's logit, k = `num_candidates`: a prior towards recent nodes. The authors'
+        language-model controller (enas_lm) uses 1/6 for the RNN cell's previous-node choice;
+        0 disables it.
     """
 
     num_candidates: int
+    distance_prior: float = 0.0
 
     def __post_init__(self):
         if self.num_candidates < 1:
             raise ValueError(f"IndexChoice.num_candidates must be >= 1, got {self.num_candidates}")
+        if self.distance_prior < 0:
+            raise ValueError(f"IndexChoice.distance_prior must be >= 0, got {self.distance_prior}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ and `save` / `load` through `enas_tf.spaces.arc_io`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -69,5 +69,65 @@ class ArcFileMixin:
 
         arc = arc_io.load_arc(path_or_name)
         if not isinstance(arc, cls):
-            raise ArcError(f"{path_or_name}: holds a {arc.space} arc, expected a {cls.space} arc")
+            raise ArcError(
+                f"{path_or_name}: holds an arc of space {arc.space!r}, expected space {cls.space!r}"
+            )
         return arc
+
+
+def arc_from_json(
+    cls,
+    data: Any,
+    *,
+    named_key: str,
+    text_key: str,
+    from_named: Callable[[Any], Any],
+    from_text: Callable[[str], Any],
+    difference: Callable[[Any, Any], str],
+):
+    """The shared reading of an arc.json object with named parts and an integer string.
+
+    Checks the space and version, builds the arc from the named parts (`data[named_key]`, the
+    source of truth) and/or the integer string (`data[text_key]`), and refuses the two if they
+    disagree, naming the first difference: a hand edit that changed only one of them must not
+    be silently resolved either way.
+
+    Args:
+      cls: the arc class (its `space` and `VERSION`).
+      data: the parsed JSON value.
+      named_key, text_key: the keys of the named parts and of the string.
+      from_named, from_text: build an arc from either.
+      difference: describes the first difference of two arcs, `(from_text, from_named)`.
+
+    Raises:
+      ArcError: naming the field that is wrong.
+    """
+    if not isinstance(data, Mapping):
+        raise ArcError(
+            f"an arc of space {cls.space!r} in JSON form is an object, got {type(data).__name__}"
+        )
+    space = data.get("space")
+    if space != cls.space:
+        raise ArcError(f"space={space!r}: this reader handles space={cls.space!r} arcs")
+    version = data.get("version")
+    if version != cls.VERSION:
+        raise ArcError(
+            f"version={version!r}: this code reads {cls.space} arcs of version {cls.VERSION}"
+        )
+    named, text = data.get(named_key), data.get(text_key)
+    if named is None and text is None:
+        raise ArcError(
+            f"missing {named_key!r} (named {named_key}) and {text_key!r}: needs at least one"
+        )
+    arc = from_named(named) if named is not None else None
+    if text is not None:
+        if not isinstance(text, str):
+            raise ArcError(f"{text_key}: expected a string, got {type(text).__name__}")
+        parsed = from_text(text)
+        if arc is not None and parsed != arc:
+            raise ArcError(
+                f"{text_key} disagrees with the named {named_key} ({difference(parsed, arc)}): "
+                "fix or delete one of them"
+            )
+        arc = arc or parsed
+    return arc

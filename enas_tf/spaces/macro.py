@@ -426,31 +426,15 @@ class MacroArc(encoding.ArcFileMixin):
         Raises:
           ArcError: wrong space or version, or any invalid/inconsistent field (named).
         """
-        if not isinstance(data, Mapping):
-            raise ArcError(f"a macro arc in JSON form is an object, got {type(data).__name__}")
-        space = data.get("space")
-        if space != cls.space:
-            raise ArcError(f"space={space!r}: this reader handles space={cls.space!r} arcs")
-        version = data.get("version")
-        if version != cls.VERSION:
-            raise ArcError(
-                f"version={version!r}: this code reads macro arcs of version {cls.VERSION}"
-            )
-        named, text = data.get("layers"), data.get("arc_string")
-        if named is None and text is None:
-            raise ArcError("missing 'layers' (named layers) and 'arc_string': needs at least one")
-        arc = _arc_from_named(named) if named is not None else None
-        if text is not None:
-            if not isinstance(text, str):
-                raise ArcError(f"arc_string: expected a string, got {type(text).__name__}")
-            from_text = cls.from_string(text)
-            if arc is not None and from_text != arc:
-                difference = _first_difference(from_text, arc)
-                raise ArcError(
-                    f"arc_string disagrees with the named layers ({difference}): fix or delete "
-                    "one of them"
-                )
-            arc = arc or from_text
+        arc = encoding.arc_from_json(
+            cls,
+            data,
+            named_key="layers",
+            text_key="arc_string",
+            from_named=_arc_from_named,
+            from_text=cls.from_string,
+            difference=_first_difference,
+        )
         if "num_layers" in data and data["num_layers"] != arc.num_layers:
             raise ArcError(
                 f"num_layers={data['num_layers']!r} but the arc has {arc.num_layers} layers"
