@@ -3,6 +3,7 @@
 Usage:
     python bench/param_count.py --config=configs/cifar10_macro.py:phase=final   # paper: 21.3M
     python bench/param_count.py --config=configs/cifar10_micro.py:phase=final   # paper: 4.6M
+    python bench/param_count.py --config=configs/ptb_rnn.py:phase=final         # paper: 24M
     python bench/param_count.py --config=configs/cifar10_micro.py --config.arc=runs/x/arc.json
 
 Prints trainable parameters in total and per top-level part (stem, layers or cells, pooling /
@@ -36,7 +37,10 @@ def main(argv):
     if not config.arc:
         raise app.UsageError("the config has no arc: pass --config.arc=NAME_OR_PATH")
     arc = arc_io.load_arc(config.arc)
-    child = builders.build_child(config, arc, 10, (32, 32, 3))
+    if config.space == "rnn":  # PTB's 10,000-word vocabulary, tied embedding and softmax
+        child = builders.build_lm_child(config, arc, 10_000)
+    else:
+        child = builders.build_child(config, arc, 10, (32, 32, 3))
     parts = collections.Counter()
     for variable in child.trainable_variables:
         part = variable.path.split("/")[1] if "/" in variable.path else variable.path

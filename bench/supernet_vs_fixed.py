@@ -11,6 +11,7 @@ as the search's), so the two steps do the same work but for the routing.
 Usage (default: configs/cifar10_micro.py's search, batch 160 on 32x32):
     python bench/supernet_vs_fixed.py
     python bench/supernet_vs_fixed.py --config=configs/cifar10_macro.py    # macro search
+    python bench/supernet_vs_fixed.py --config=configs/ptb_rnn.py          # rnn (PTB) search
     python bench/supernet_vs_fixed.py --config=configs/quickstart.py --image_size=16
     python bench/supernet_vs_fixed.py --config.search.model.num_layers=3   # any override
 
@@ -43,6 +44,7 @@ _SIZE = flags.DEFINE_integer("image_size", 32, "image height and width")
 _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per model (after one warm-up step)")
 _ARCS = flags.DEFINE_integer("arcs", 50, "different arcs stepped through for the trace count")
 _JIT = flags.DEFINE_bool("jit_compile", False, "XLA-compile both steps")
+_VOCAB = flags.DEFINE_integer("vocab", 10_000, "rnn space: vocabulary size (PTB: 10,000)")
 
 
 def batch_size() -> int:
@@ -59,6 +61,16 @@ def build_models(rng, shape, which=("supernet", "child")):
     arc = builders.sample_random_arc(config, rng)
     tokens = tf.constant(builders.supernet_tokens(config, arc), tf.int32)
     models, build_s = {}, 0.0
+    if config.space == "rnn":
+        start = time.perf_counter()
+        if "supernet" in which:
+            models["supernet"] = builders.build_lm_supernet(config, _VOCAB.value)
+        build_s = time.perf_counter() - start
+        if "child" in which:
+            models["child"] = builders.build_lm_child(
+                config, arc, _VOCAB.value, model_config=config.search.model
+            )
+        return models, arc, tokens, build_s
     if "supernet" in which:
         start = time.perf_counter()
         models["supernet"] = builders.build_supernet(config, 10, shape)
@@ -75,6 +87,24 @@ def make_step(model, optimizer, supernet: bool):
     variables = model.trainable_variables
     # Built here, as the search does: a tf.function that creates variables traces twice.
     optimizer.build(variables)
+
+    def lm_step(inputs, targets, tokens):
+        state = tf.zeros([tf.shape(inputs)[0], model.hidden_size])
+        with tf.GradientTape() as tape:
+            if supernet:
+                logits, _ = model(inputs, state, tokens, training=True)
+            else:
+                logits, _ = model(inputs, state, training=True)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+            )
+            total = loss + search.optimizer.l2 * training.l2_penalty(model.cell.trainable_variables)
+        grads = tape.gradient(total, variables)
+        training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
+        return loss
+
+    if _CONFIG.value.space == "rnn":
+        return tf.function(lm_step, jit_compile=_JIT.value)
 
     def step(images, labels, tokens):
         with tf.GradientTape() as tape:
@@ -97,6 +127,14 @@ def make_step(model, optimizer, supernet: bool):
     return tf.function(step, jit_compile=_JIT.value)
 
 
+def make_optimizer():
+    """The search's child optimizer (schedule over a nominal 100-step epoch)."""
+    search = _CONFIG.value.search
+    if _CONFIG.value.space == "rnn":
+        return training.make_lm_optimizer(search.optimizer, 100)
+    return training.make_child_optimizer(search.optimizer, 100)
+
+
 def time_steps(step, images, labels, tokens_list):
     start = time.perf_counter()
     step(images, labels, tokens_list[0]).numpy()
@@ -114,16 +152,21 @@ def main(argv):
     config = _CONFIG.value
     rng = np.random.default_rng(0)
     shape = (_SIZE.value, _SIZE.value, 3)
-    images = tf.constant(rng.normal(size=(batch_size(), *shape)), tf.float32)
-    labels = tf.constant(rng.integers(0, 10, batch_size()), tf.int32)
+    if config.space == "rnn":  # a [batch, bptt] window of token ids and its targets
+        shape = (config.search.bptt,)
+        images = tf.constant(rng.integers(0, _VOCAB.value, (batch_size(), *shape)), tf.int32)
+        labels = tf.constant(rng.integers(0, _VOCAB.value, (batch_size(), *shape)), tf.int32)
+    else:
+        images = tf.constant(rng.normal(size=(batch_size(), *shape)), tf.float32)
+        labels = tf.constant(rng.integers(0, 10, batch_size()), tf.int32)
     models, arc, tokens, build_s = build_models(rng, shape)
     supernet, child = models["supernet"], models["child"]
 
-    super_opt = training.make_child_optimizer(config.search.optimizer, 100)
+    super_opt = make_optimizer()
     super_step = make_step(supernet, super_opt, supernet=True)
     super_first, super_ms = time_steps(super_step, images, labels, [tokens])
 
-    child_opt = training.make_child_optimizer(config.search.optimizer, 100)
+    child_opt = make_optimizer()
     child_step = make_step(child, child_opt, supernet=False)
     child_first, child_ms = time_steps(child_step, images, labels, [tokens])
 

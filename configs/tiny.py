@@ -4,7 +4,7 @@ Commands:
 
     python -m enas_tf.train --config=configs/tiny.py --workdir=runs/tiny
     python -m enas_tf.train --config=configs/tiny.py:space=macro --workdir=runs/tiny_macro
-    python -m enas_tf.train --config=configs/tiny.py:space=rnn --mode=search   # rnn: search only
+    python -m enas_tf.train --config=configs/tiny.py:space=rnn --workdir=runs/tiny_rnn
 
 Expected: search -> derive -> retrain -> export in about 1-2 minutes on 2 CPU cores, almost all
 of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x12 synthetic
@@ -76,5 +76,10 @@ def _tiny_rnn():
     c.search.controller.train_steps = 2
     c.search.controller.num_aggregate = 2
     c.derive.num_candidates = 3
+    c.retrain.model.hidden_size = 16
+    c.retrain.batch_size = 8
+    c.retrain.eval_batch_size = 8
+    c.retrain.bptt = 10
+    c.retrain.epochs = 1
     c.lock()
     return c

@@ -159,31 +159,9 @@ def _validate_controller(ctrl) -> None:
 
 def _validate_rnn(config) -> None:
     """The language-model keys of an rnn-space config."""
-    search, model = config.search, config.search.model
-    _require(model.num_nodes >= 1, "search.model.num_nodes", model.num_nodes, "must be >= 1")
-    _require(model.hidden_size >= 1, "search.model.hidden_size", model.hidden_size, "must be >= 1")
-    _require(
-        model.output in ("loose_ends", "all_but_first"),
-        "search.model.output",
-        model.output,
-        "must be 'loose_ends' (the paper) or 'all_but_first' (enas_lm)",
-    )
-    _require(
-        model.output == "loose_ends" or model.num_nodes >= 2,
-        "search.model.output",
-        model.output,
-        "'all_but_first' needs num_nodes >= 2",
-    )
-    for name, rate in model.dropout.items():
-        _require(0.0 <= rate < 1.0, f"search.model.dropout.{name}", rate, "must be in [0, 1)")
-    for key in ("batch_size", "eval_batch_size", "bptt", "epochs"):
-        minimum = 0 if key == "epochs" else 1
-        _require(search[key] >= minimum, f"search.{key}", search[key], f"must be >= {minimum}")
-    optim = search.optimizer
-    _require(optim.lr > 0, "search.optimizer.lr", optim.lr, "must be > 0")
-    _require(0 < optim.decay <= 1, "search.optimizer.decay", optim.decay, "must be in (0, 1]")
-    _require(optim.grad_clip > 0, "search.optimizer.grad_clip", optim.grad_clip, "must be > 0")
-    ctrl = search.controller
+    _validate_lm_section(config, "search")
+    _validate_lm_section(config, "retrain")
+    ctrl = config.search.controller
     _require(
         ctrl.reward_constant > 0,
         "search.controller.reward_constant",
@@ -202,6 +180,32 @@ def _validate_rnn(config) -> None:
         config.derive.num_candidates,
         "must be >= 1",
     )
+
+
+def _validate_lm_section(config, phase: str) -> None:
+    """`search` or `retrain` of an rnn-space config: model, batch, BPTT and optimizer keys."""
+    section = config[phase]
+    model = section.model
+    if "num_nodes" in model:
+        _require(model.num_nodes >= 1, f"{phase}.model.num_nodes", model.num_nodes, "must be >= 1")
+    _require(
+        model.hidden_size >= 1, f"{phase}.model.hidden_size", model.hidden_size, "must be >= 1"
+    )
+    _require(
+        model.output in ("loose_ends", "all_but_first"),
+        f"{phase}.model.output",
+        model.output,
+        "must be 'loose_ends' (the paper) or 'all_but_first' (enas_lm)",
+    )
+    for name, rate in model.dropout.items():
+        _require(0.0 <= rate < 1.0, f"{phase}.model.dropout.{name}", rate, "must be in [0, 1)")
+    for key in ("batch_size", "eval_batch_size", "bptt", "epochs"):
+        minimum = 0 if key == "epochs" else 1
+        _require(section[key] >= minimum, f"{phase}.{key}", section[key], f"must be >= {minimum}")
+    optim = section.optimizer
+    _require(optim.lr > 0, f"{phase}.optimizer.lr", optim.lr, "must be > 0")
+    _require(0 < optim.decay <= 1, f"{phase}.optimizer.decay", optim.decay, "must be in (0, 1]")
+    _require(optim.grad_clip > 0, f"{phase}.optimizer.grad_clip", optim.grad_clip, "must be > 0")
 
 
 def _validate_micro_retrain(retrain) -> None:
@@ -431,5 +435,18 @@ def rnn_base_config() -> ml_collections.ConfigDict:
             distance_prior=1.0 / 6.0,
         )
     )
-    del c["retrain"]
+    c.retrain = ml_collections.ConfigDict()
+    c.retrain.model = ml_collections.ConfigDict(
+        dict(
+            hidden_size=800,  # enas_lm's fixed model: 24.6M parameters with a 10k vocabulary
+            output="loose_ends",
+            init_range=0.04,
+            dropout=c.search.model.dropout.to_dict(),
+        )
+    )
+    c.retrain.batch_size = 64
+    c.retrain.eval_batch_size = 10  # rows when evaluating whole splits (state carried)
+    c.retrain.bptt = 35
+    c.retrain.epochs = 150
+    c.retrain.optimizer = c.search.optimizer.to_dict()
     return c

@@ -40,13 +40,13 @@ def latest_version(export_root: str) -> int:
     return max(versions, default=0)
 
 
-def export_child(
-    child, arc, *, image_shape, mean, std, export_root: str, version: int | None = None
-) -> str:
+def write_version(export_root: str, arc, write, version: int | None = None) -> str:
     """Writes `export_root/<version>/` atomically and returns its path.
 
-    The SavedModel is written to a temporary directory next to the target and renamed into
-    place, so an interrupted export never leaves a half-written version for TF Serving to load.
+    `write(staging_dir)` writes the SavedModel (and any extra files) into a temporary directory
+    next to the target; `arc.json` is added and the directory is renamed into place, so an
+    interrupted export never leaves a half-written version for TF Serving to load. Versions are
+    never overwritten.
     """
     version = version or latest_version(export_root) + 1
     target = os.path.join(export_root, str(version))
@@ -55,6 +55,22 @@ def export_child(
     os.makedirs(export_root, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_root)
     try:
+        write(staging)
+        arc_io.save_arc(arc, os.path.join(staging, "arc.json"))
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logging.info("export: SavedModel written to %s", target)
+    return target
+
+
+def export_child(
+    child, arc, *, image_shape, mean, std, export_root: str, version: int | None = None
+) -> str:
+    """Exports an image child (see the module docstring) with `write_version`."""
+
+    def write(staging):
         archive = keras.export.ExportArchive()
         archive.track(child)
         archive.add_endpoint(
@@ -63,10 +79,5 @@ def export_child(
             input_signature=[tf.TensorSpec([None, *image_shape], tf.float32, name="images")],
         )
         archive.write_out(staging, verbose=False)
-        arc_io.save_arc(arc, os.path.join(staging, "arc.json"))
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    logging.info("export: SavedModel written to %s", target)
-    return target
+
+    return write_version(export_root, arc, write, version)

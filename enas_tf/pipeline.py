@@ -71,11 +71,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     if mode not in MODES:
         raise config_lib.ConfigError(f"--mode={mode!r}: must be one of {MODES}")
     config_lib.validate(config)
-    if config.space == "rnn" and mode not in ("search", "derive"):
-        raise config_lib.ConfigError(
-            f"--mode={mode}: the rnn space runs --mode=search and --mode=derive so far; "
-            "retraining and exporting a derived cell is not implemented yet (issue #4)"
-        )
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
     task, splits, description = _load_task(config)
@@ -154,7 +149,25 @@ def _load_derived_arc(arc_path: str, mode: str):
 
 def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
     from enas_tf.export import export_child, latest_version
-    from enas_tf.retrain import Retrain
+
+    if config.space == "rnn":
+        from enas_tf.lm_export import export_lm
+        from enas_tf.lm_retrain import LmRetrain as Retrain
+
+        def export(child, export_root):
+            return export_lm(child, arc, splits, export_root=export_root)
+    else:
+        from enas_tf.retrain import Retrain
+
+        def export(child, export_root):
+            return export_child(
+                child,
+                arc,
+                image_shape=splits.train_images.shape[1:],
+                mean=splits.channel_mean,
+                std=splits.channel_std,
+                export_root=export_root,
+            )
 
     retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
     if os.path.exists(retrain_arc_path):
@@ -186,12 +199,5 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
         logging.info("export: %s/%d exists, keeping it", export_root, version)
         outputs["export"] = os.path.join(export_root, str(version))
     elif mode in ("all", "export"):
-        outputs["export"] = export_child(
-            retrain.child,
-            arc,
-            image_shape=splits.train_images.shape[1:],
-            mean=splits.channel_mean,
-            std=splits.channel_std,
-            export_root=export_root,
-        )
+        outputs["export"] = export(retrain.child, export_root)
     return outputs

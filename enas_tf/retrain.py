@@ -27,6 +27,20 @@ def build_child(config, arc, num_classes: int, image_shape):
     return builders.build_child(config, arc, num_classes, image_shape)
 
 
+def retrain_outputs(workdir, child, optimizer, step, epoch):
+    """(`workdir/retrain`, its checkpoint manager, its TensorBoard writers) for any child.
+
+    The checkpoint holds ordered weight lists (Keras 3 layers do not expose list-held layers
+    to `tf.train.Checkpoint`); the architecture is fixed by `retrain/arc.json`.
+    """
+    checkpoint = tf.train.Checkpoint(
+        child=list(child.weights), optimizer=list(optimizer.variables), step=step, epoch=epoch
+    )
+    directory = os.path.join(workdir, "retrain")
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(directory, "ckpt"), max_to_keep=2)
+    return directory, manager, summaries.Writers(directory)
+
+
 def count_params(model) -> int:
     return int(sum(tf.size(v).numpy() for v in model.trainable_variables))
 
@@ -54,17 +68,9 @@ class Retrain:
             self.optimizer.build(self.child.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        checkpoint = tf.train.Checkpoint(
-            child=list(self.child.weights),
-            optimizer=list(self.optimizer.variables),
-            step=self.step,
-            epoch=self.epoch,
+        self.directory, self.manager, self.writers = retrain_outputs(
+            workdir, self.child, self.optimizer, self.step, self.epoch
         )
-        self.directory = os.path.join(workdir, "retrain")
-        self.manager = tf.train.CheckpointManager(
-            checkpoint, os.path.join(self.directory, "ckpt"), max_to_keep=2
-        )
-        self.writers = summaries.Writers(self.directory)
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
         self.train_replica_step = compile_step(self._train_replica_step)
         self.eval_replica_step = compile_step(self._eval_replica_step)

@@ -103,7 +103,11 @@ def main(argv):
     if "export" in outputs:
         print(f"exported SavedModel: {outputs['export']}")
     if "retrain" in outputs:
-        print(f"test accuracy: {outputs['retrain']['test_accuracy']:.4f}")
+        result = outputs["retrain"]
+        if "test_perplexity" in result:
+            print(f"test perplexity: {result['test_perplexity']:.2f}")
+        else:
+            print(f"test accuracy: {result['test_accuracy']:.4f}")
     if "arc" in outputs:
         print(f"derived arc: {os.path.join(workdir, 'arc.json')}")
     return 0

@@ -61,13 +61,19 @@ def apply_clipped_gradients(optimizer, grads, variables, clip_norm: float):
     """Clips by global norm and applies the *clipped* gradients.
 
     The original CIFAR code computed clipped gradients and then applied the unclipped ones;
-    tests check that the update here really is bounded.
+    tests check that the update here really is bounded. A step whose gradient norm is not
+    finite applies a zero gradient.
 
     Returns:
       The global norm before clipping.
     """
     grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
     clipped, norm = tf.clip_by_global_norm(grads, clip_norm)
+    # A non-finite gradient (an exploding sampled child: deep identity/ReLU chains in an RNN
+    # cell) would turn every weight into NaN for good; its step is dropped instead (zero
+    # gradient), and the returned norm shows it in the logs.
+    finite = tf.math.is_finite(norm)
+    clipped = [tf.where(finite, g, tf.zeros_like(g)) for g in clipped]
     optimizer.apply_gradients(zip(clipped, variables, strict=True))
     return norm
 

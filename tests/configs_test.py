@@ -43,12 +43,17 @@ def _set(config, dotted_key, value):
         ("cifar10_macro.py", "phase=final,runlocal"),
         ("tiny.py", None),
         ("tiny.py", "space=macro"),
+        ("tiny.py", "space=rnn"),
+        ("ptb_rnn.py", None),
+        ("ptb_rnn.py", "phase=final"),
+        ("ptb_rnn.py", "runlocal"),
     ],
 )
 def test_every_config_validates_and_serialises(name, arg):
     config = _load(name, arg)
     config_lib.validate(config)
-    expected_space = "macro" if "macro" in name + str(arg) else "micro"
+    tag = name + str(arg)
+    expected_space = "macro" if "macro" in tag else "rnn" if "rnn" in tag else "micro"
     assert json.loads(config.to_json())["space"] == expected_space
 
 

@@ -34,6 +34,33 @@ def finished_run(request, tmp_path_factory):
     return config, workdir, outputs
 
 
+def _saved_model_cli_run(export_dir, tmp_path, input_flag, input_value):
+    """Runs `saved_model_cli run` on serving_default in a new process; returns the output dir."""
+    cli_out = tmp_path / "cli"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tensorflow.python.tools.saved_model_cli",
+            "run",
+            "--dir",
+            export_dir,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            input_flag,
+            input_value,
+            "--outdir",
+            str(cli_out),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    return cli_out
+
+
 def _tags(event_dir):
     tags = set()
     for path in glob.glob(os.path.join(event_dir, "events.out.tfevents.*")):
@@ -89,28 +116,7 @@ def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp
     pixels = splits.test_images[:5].astype(np.float32)
     inputs = tmp_path / "images.npy"
     np.save(inputs, pixels)
-    cli_out = tmp_path / "cli"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tensorflow.python.tools.saved_model_cli",
-            "run",
-            "--dir",
-            outputs["export"],
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serving_default",
-            "--inputs",
-            f"images={inputs}",
-            "--outdir",
-            str(cli_out),
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    cli_out = _saved_model_cli_run(outputs["export"], tmp_path, "--inputs", f"images={inputs}")
     served_probs = np.load(cli_out / "probabilities.npy")
     served_classes = np.load(cli_out / "classes.npy")
 
@@ -191,20 +197,33 @@ def test_an_arc_of_another_space_is_refused_before_the_workdir_is_touched(tmp_pa
     assert not (tmp_path / "workdir").exists()
 
 
-def test_rnn_space_searches_and_derives_a_cell(tmp_path):
+def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     config = tiny.get_config("space=rnn")
     workdir = str(tmp_path / "workdir")
-    # Retraining an rnn cell is not implemented yet: refused before the workdir exists.
-    with pytest.raises(config_lib.ConfigError, match=r"--mode=all: the rnn space runs"):
-        pipeline.run(config, workdir)
-    assert not os.path.exists(workdir)
-    pipeline.run(config, workdir, mode="search")
-    outputs = pipeline.run(config, workdir, mode="derive")
+    outputs = pipeline.run(config, workdir)
     arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
-    assert arc == outputs["arc"] and arc.space == "rnn"
-    assert arc.num_nodes == config.search.model.num_nodes
+    assert arc.space == "rnn" and arc.num_nodes == config.search.model.num_nodes
     candidates = json.load(open(os.path.join(workdir, "candidates.json")))["candidates"]
     perplexities = [c["valid_perplexity"] for c in candidates]
     assert perplexities == sorted(perplexities)  # lower is better: the best comes first
-    assert all(1.0 < p < 10_000 for p in perplexities)
+    result = outputs["retrain"]
+    assert 1.0 < result["test_perplexity"] < 10_000 and result["epochs"] == 1
     assert {"child/perplexity", "controller/reward"} <= _tags(os.path.join(workdir, "train"))
+
+    # Served in a separate process, from words (one out of the vocabulary -> <eos>/<unk>).
+    from enas_tf.data import text as text_data
+
+    splits = text_data.load_text_splits(config.data)
+    words = [[splits.vocab[5], splits.vocab[9], "not-a-word"]]
+    cli_out = _saved_model_cli_run(outputs["export"], tmp_path, "--input_exprs", f"words={words!r}")
+    served = np.load(cli_out / "log_probs.npy")
+    assert served.shape == (1, 3, splits.vocab_size)
+    np.testing.assert_allclose(np.exp(served).sum(axis=-1), 1.0, atol=1e-4)
+
+    from enas_tf.lm_retrain import LmRetrain
+
+    retrain = LmRetrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
+    retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint).assert_consumed()
+    ids = [[5, 9, splits.eos_id if splits.unk_id is None else splits.unk_id]]
+    logits, _ = retrain.child(tf.constant(ids), retrain.child.zero_state(1), training=False)
+    np.testing.assert_allclose(served, tf.nn.log_softmax(logits).numpy(), atol=1e-4)

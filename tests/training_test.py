@@ -33,6 +33,25 @@ def test_apply_clipped_gradients_keeps_small_gradients_and_fills_none():
     np.testing.assert_allclose(b.numpy(), [2.0])
 
 
+def test_a_non_finite_gradient_leaves_the_weights_unchanged():
+    variable = tf.Variable([1.0, 2.0])
+    optimizer = keras.optimizers.SGD(learning_rate=1.0)
+    norm = training.apply_clipped_gradients(
+        optimizer, [tf.constant([np.nan, 1.0])], [variable], clip_norm=5.0
+    )
+    assert not np.isfinite(float(norm))
+    np.testing.assert_allclose(variable.numpy(), [1.0, 2.0])
+    training.apply_clipped_gradients(optimizer, [tf.constant([1.0, 0.0])], [variable], 5.0)
+    np.testing.assert_allclose(variable.numpy(), [0.0, 2.0])  # the next finite step applies
+
+
+def test_lm_schedule_decays_after_epoch_15():
+    schedule = training.DecayAfterEpoch(20.0, 0.96, start_epoch=15, steps_per_epoch=10)
+    lrs = [float(schedule(epoch * 10)) for epoch in (0, 14, 15, 16)]
+    np.testing.assert_allclose(lrs, [20.0, 20.0, 20.0 * 0.96, 20.0 * 0.96**2], rtol=1e-6)
+    assert float(schedule(159)) == pytest.approx(20.0 * 0.96)  # last step of epoch 15
+
+
 def test_cosine_warm_restarts_follow_the_paper_schedule():
     schedule = training.make_lr_schedule(_optim(), steps_per_epoch=10)
     assert float(schedule(0)) == pytest.approx(0.05)

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from enas_tf.models.macro import MacroChild, MacroSupernet
 from enas_tf.models.micro import MicroChild, MicroSupernet
-from enas_tf.models.rnn_lm import LmDropout, RnnSupernet
+from enas_tf.models.rnn_lm import LmDropout, RnnChild, RnnSupernet
 from enas_tf.spaces import decisions, macro, micro, rnn
 from enas_tf.spaces.errors import ArcError
 
@@ -98,6 +98,32 @@ def build_supernet(config, num_classes: int, image_shape: Sequence[int]):
         )
     supernet.materialize(image_shape)
     return supernet
+
+
+def build_lm_child(config, arc, vocab_size: int, *, model_config=None) -> RnnChild:
+    """The fixed language model of an `RnnArc`, with every variable built.
+
+    Args:
+      config: the run config.
+      arc: an `RnnArc`.
+      vocab_size: the vocabulary's size.
+      model_config: the model section to build at; default `config.retrain.model` (the
+        benchmark passes `config.search.model` to compare at the search's size).
+    """
+    check_arc(config, arc)
+    model = model_config or config.retrain.model
+    child = RnnChild(
+        arc,
+        vocab_size=vocab_size,
+        hidden_size=model.hidden_size,
+        output=model.output,
+        dropout=lm_dropout(model),
+        init_range=model.init_range,
+        seed=config.seed,
+        name="child",
+    )
+    child.build()
+    return child
 
 
 def build_child(
