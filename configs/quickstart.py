@@ -11,8 +11,8 @@ values (0..255). The retrained cell reaches 54-69% test accuracy on the syntheti
 10%; enas_tf/data/embedded.py; three runs, three different derived cells). At this budget the
 shared weights stay near chance under random arcs, so the search itself is not informative yet
 (BUILD_NOTES.md, gap 1): this run demonstrates the pipeline, it is not a benchmark. Rerunning
-the command resumes from the last checkpoint (a finished run takes ~25 s to confirm and re-
-test).
+the command resumes from the last checkpoint (a finished run takes ~25 s to confirm and
+retest).
 """
 
 from enas_tf import configs as config_lib
