@@ -20,6 +20,7 @@ from absl import logging
 
 from enas_tf import files, summaries, training
 from enas_tf.data import text as text_data
+from enas_tf.lm_task import check_lm_windows
 from enas_tf.models import builders
 from enas_tf.retrain import retrain_outputs
 from enas_tf.spaces import arc_io
@@ -37,12 +38,8 @@ class LmRetrain:
             arc,
         )
         rt = config.retrain
+        check_lm_windows(config, splits)
         self.steps_per_epoch = text_data.num_windows(len(splits.train), rt.batch_size, rt.bptt)
-        if self.steps_per_epoch < 1:
-            raise ValueError(
-                f"config.retrain.batch_size={rt.batch_size} x bptt={rt.bptt} leaves no full window "
-                f"in the training split ({len(splits.train)} tokens)"
-            )
         per_replica = rt.batch_size // strategy.num_replicas_in_sync
         with strategy.scope():
             self.child = builders.build_lm_child(config, arc, splits.vocab_size)

@@ -23,6 +23,31 @@ from enas_tf.data import text as text_data
 from enas_tf.models import builders
 
 
+def check_lm_windows(config, splits: text_data.TextSplits) -> None:
+    """Refuses batch sizes and BPTT lengths that leave no full window in a split.
+
+    The language-model counterpart of `configs.check_batch_sizes`: checked by the pipeline
+    (through `LmTask`) before it writes the workdir, and by `LmRetrain` for direct callers.
+
+    Raises:
+      ConfigError: naming the keys, their values and the split size.
+    """
+    checks = [
+        ("search", config.search.batch_size, config.search.bptt, splits.train, "training"),
+        ("search", config.search.eval_batch_size, config.search.bptt, splits.valid, "validation"),
+    ]
+    if "retrain" in config:
+        rt = config.retrain
+        checks.append(("retrain", rt.batch_size, rt.bptt, splits.train, "training"))
+    for phase, batch, bptt, ids, split in checks:
+        if text_data.num_windows(len(ids), batch, bptt) < 1:
+            key = "eval_batch_size" if split == "validation" else "batch_size"
+            raise config_lib.ConfigError(
+                f"config.{phase}.{key}={batch} x bptt={bptt} leaves no full window in the "
+                f"{split} split ({len(ids)} tokens): lower them or use more data"
+            )
+
+
 class LmTask:
     """Language modelling on `TextSplits`.
 
@@ -41,14 +66,7 @@ class LmTask:
         self.steps_per_epoch = text_data.num_windows(
             len(splits.train), search.batch_size, self.bptt
         )
-        valid_windows = text_data.num_windows(len(splits.valid), search.eval_batch_size, self.bptt)
-        if self.steps_per_epoch < 1 or valid_windows < 1:
-            raise config_lib.ConfigError(
-                f"config.search.batch_size={search.batch_size}, eval_batch_size="
-                f"{search.eval_batch_size} and bptt={self.bptt} leave no full window in the "
-                f"training split ({len(splits.train)} tokens) or the validation split "
-                f"({len(splits.valid)} tokens): lower them or use more data"
-            )
+        check_lm_windows(config, splits)
         self.state = None
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------

@@ -115,9 +115,7 @@ class SearchSteps:
 
     def __init__(self, config, strategy, state: SearchState, task, jit_compile: bool):
         self.config, self.strategy, self.state, self.task = config, strategy, state, task
-        search = config.search
-        self.global_batch = search.batch_size
-        self.eval_batch = search.eval_batch_size
+        self.global_batch = config.search.batch_size
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
         self.child_replica_step = compile_step(self._child_replica_step)
         self.reward_replica_step = compile_step(self._reward_replica_step)
