@@ -31,7 +31,10 @@ def get_config(arg=None):
     if args.space == "micro":
         c.search.model.num_layers = 3
         c.search.model.filters = 4
-        c.search.model.num_nodes = 2
+        # One computed node per cell: every op, input and reduction path of the supernet is
+        # present, at half the trace and compile time of two (multi-node cells: the
+        # micro_cells tests and the quickstart).
+        c.search.model.num_nodes = 1
         c.search.model.use_aux_head = True
         c.retrain.model.num_layers = 3
         c.retrain.model.use_aux_head = True

@@ -11,6 +11,8 @@ import ml_collections
 
 SPACES = ("micro", "macro", "rnn")
 JIT_CHOICES = ("auto", "true", "false")
+ARC_SAMPLING = ("per_replica", "shared")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 class ConfigError(ValueError):
@@ -77,11 +79,31 @@ def validate(config: ml_collections.ConfigDict) -> None:
       ConfigError: naming the first bad key, its value and the allowed range.
     """
     _require(config.space in SPACES, "space", config.space, f"must be one of {SPACES}")
+    for phase in ("search", "retrain"):
+        _require(
+            str(config.jit_compile[phase]).lower() in JIT_CHOICES,
+            f"jit_compile.{phase}",
+            config.jit_compile[phase],
+            f"must be one of {JIT_CHOICES}",
+        )
     _require(
-        str(config.jit_compile).lower() in JIT_CHOICES,
-        "jit_compile",
-        config.jit_compile,
-        f"must be one of {JIT_CHOICES}",
+        config.precision in PRECISIONS,
+        "precision",
+        config.precision,
+        f"must be one of {PRECISIONS}",
+    )
+    _require(
+        config.search.arc_sampling in ARC_SAMPLING,
+        "search.arc_sampling",
+        config.search.arc_sampling,
+        f"must be one of {ARC_SAMPLING}",
+    )
+    _require(config.steps_per_loop >= 1, "steps_per_loop", config.steps_per_loop, "must be >= 1")
+    _require(
+        config.checkpoint_every_steps >= 0,
+        "checkpoint_every_steps",
+        config.checkpoint_every_steps,
+        "must be >= 0 (0 = at phase ends only)",
     )
     if config.space == "rnn":
         _validate_rnn(config)
@@ -278,10 +300,17 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.space = "micro"
     c.seed = 0
-    c.jit_compile = "auto"  # auto = on for TPU only; XLA is often slower on CPU.
+    # XLA per phase: auto = on for TPU only (where it is required); it is often slower on CPU.
+    c.jit_compile = ml_collections.ConfigDict(dict(search="auto", retrain="auto"))
+    # auto = mixed_bfloat16 on TPU (controller and REINFORCE math stay float32), else float32.
+    c.precision = "auto"
     c.arc = ""  # path to an arc.json or a published arc name: skip search, retrain this arc.
     c.log_every_steps = 50
-    c.steps_per_loop = 1  # child steps per tf.function call (TPU dispatch amortisation).
+    # Training steps per tf.function call: dispatch (large on TPU) is paid once per call.
+    c.steps_per_loop = 1
+    # Checkpoint every this many child / controller / retrain steps, besides the phase ends
+    # (what a preempted run can lose); 0 = at phase and epoch ends only.
+    c.checkpoint_every_steps = 500
 
     c.data = ml_collections.ConfigDict()
     c.data.source = "embedded"  # 'embedded', 'tfds', or a path to cifar-10-batches-py.
@@ -294,6 +323,9 @@ def base_config() -> ml_collections.ConfigDict:
     )
 
     c.search = ml_collections.ConfigDict()
+    # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
+    # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.
+    c.search.arc_sampling = "per_replica"
     c.search.model = ml_collections.ConfigDict(
         dict(num_layers=6, filters=20, num_nodes=5, keep_prob=0.9, use_aux_head=True)
     )
@@ -397,6 +429,9 @@ def rnn_base_config() -> ml_collections.ConfigDict:
         dict(num_train_tokens=100_000, num_valid_tokens=10_000, num_test_tokens=10_000, seed=0)
     )
     c.search = ml_collections.ConfigDict()
+    # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
+    # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.
+    c.search.arc_sampling = "per_replica"
     c.search.model = ml_collections.ConfigDict(
         dict(
             num_nodes=12,

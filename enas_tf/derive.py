@@ -12,7 +12,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import files
+from enas_tf import files, replicas
 from enas_tf.models import builders
 from enas_tf.spaces import arc_io
 
@@ -29,8 +29,13 @@ def derive(config, workdir: str, search):
       The best arc.
     """
     task = search.task
-    dataset = task.valid_dataset(shuffle_seed=config.seed)
-    batch = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    batch = next(
+        iter(
+            replicas.distribute_global_batches(
+                search.strategy, lambda: task.valid_dataset(shuffle_seed=config.seed)
+            )
+        )
+    )
     key_name = f"valid_{task.metric}"
     generator = tf.random.Generator.from_seed(config.seed + 1)
     candidates, seen = [], set()
@@ -46,11 +51,13 @@ def derive(config, workdir: str, search):
     sign = -1.0 if task.higher_is_better else 1.0
     candidates.sort(key=lambda c: sign * c[key_name])
     best = candidates[0]["arc"]
+    if not replicas.is_chief(search.strategy):
+        return best  # Every worker scored the same arcs; the chief writes the files.
     files.write_json_atomic(
         os.path.join(workdir, "candidates.json"),
         {
             "scored_on": f"one validation minibatch of {config.search.eval_batch_size} examples",
-            "search_epochs": int(search.state.epoch),
+            "search_epochs": int(search.state.epoch.numpy()),
             "candidates": [
                 {
                     "rank": rank,

@@ -18,12 +18,13 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import files, summaries, training
+from enas_tf import files, replicas, summaries, training
 from enas_tf.data import text as text_data
 from enas_tf.lm_task import check_lm_windows
 from enas_tf.models import builders
 from enas_tf.retrain import retrain_outputs
 from enas_tf.spaces import arc_io
+from enas_tf.training import checkpoint_due, train_chunk
 
 
 class LmRetrain:
@@ -47,20 +48,23 @@ class LmRetrain:
             self.optimizer.build(self.child.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.state = tf.Variable(
-                tf.zeros([per_replica, rt.model.hidden_size]),
-                trainable=False,
-                synchronization=tf.VariableSynchronization.ON_READ,
-                aggregation=tf.VariableAggregation.NONE,
-                name="lm_state",
+            # The carried hidden states, one copy of this replica's rows per replica
+            # (ON_READ: never synchronised); training and whole-split evaluation.
+            self.state = _replica_state(per_replica, rt.model.hidden_size, "lm_state")
+            self.eval_state = _replica_state(
+                rt.eval_batch_size // strategy.num_replicas_in_sync,
+                rt.model.hidden_size,
+                "lm_eval_state",
             )
         self.directory, self.manager, self.writers = retrain_outputs(
-            workdir, self.child, self.optimizer, self.step, self.epoch
+            workdir, strategy, self.child, self.optimizer, self.step, self.epoch
         )
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
         self.train_replica_step = compile_step(self._train_replica_step)
+        self.eval_replica_step = compile_step(self._eval_replica_step)
         self.train_steps = tf.function(self._train_steps)
         self.eval_step = tf.function(self._eval_step)
+        self._reset_states = tf.function(self._reset_replica_states)
 
     @property
     def result_path(self) -> str:
@@ -89,19 +93,42 @@ class LmRetrain:
             self.step.assign_add(1)
         return total / tf.cast(num_steps, tf.float32)
 
-    def _eval_step(self, inputs, targets, state):
-        logits, next_state = self.child(inputs, state, training=False)
+    def _eval_replica_step(self, inputs, targets):
+        logits, next_state = self.child(inputs, self.eval_state.read_value(), training=False)
+        self.eval_state.assign(next_state)
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-        return tf.reduce_sum(xent), tf.cast(tf.size(targets), tf.float32), next_state
+        return tf.reduce_sum(xent), tf.cast(tf.size(targets), tf.float32)
+
+    def _eval_step(self, inputs, targets):
+        loss_sum, count = self.strategy.run(self.eval_replica_step, args=(inputs, targets))
+        return (
+            self.strategy.reduce("SUM", loss_sum, axis=None),
+            self.strategy.reduce("SUM", count, axis=None),
+        )
+
+    def _reset_replica_states(self):
+        self.state.assign(tf.zeros_like(self.state))
+        self.eval_state.assign(tf.zeros_like(self.eval_state))
+
+    def reset_states(self) -> None:
+        """Zeros the carried states (per replica: ON_READ variables with no aggregation)."""
+        self.strategy.run(self._reset_states)
 
     def perplexity(self, ids) -> float:
-        """Perplexity of a whole split, state carried across windows (no dropout)."""
+        """Perplexity of a whole split, state carried across windows (no dropout).
+
+        The split's `retrain.eval_batch_size` rows are shared among the replicas; every full
+        BPTT window is scored (the tail shorter than a window is not, as in enas_lm).
+        """
         rt = self.config.retrain
-        inputs, targets = text_data.bptt_batches(ids, rt.eval_batch_size, rt.bptt)
-        state = self.child.zero_state(rt.eval_batch_size)
+        self.reset_states()
+        windows = replicas.distribute_global_batches(
+            self.strategy,
+            lambda: text_data.make_lm_dataset(ids, batch_size=rt.eval_batch_size, bptt=rt.bptt),
+        )
         total, count = 0.0, 0.0
-        for x, y in zip(inputs, targets, strict=True):
-            loss_sum, n, state = self.eval_step(tf.constant(x), tf.constant(y), state)
+        for inputs, targets in windows:
+            loss_sum, n = self.eval_step(inputs, targets)
             total, count = total + float(loss_sum), count + float(n)
         return math.exp(total / max(count, 1.0))
 
@@ -110,26 +137,36 @@ class LmRetrain:
         latest = self.manager.latest_checkpoint
         if latest:
             self.manager.checkpoint.restore(latest).assert_consumed()
-            logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch))
+            logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
         rt = self.config.retrain
         params = int(sum(tf.size(v).numpy() for v in self.child.trainable_variables))
         logging.info("retrain: %d trainable parameters", params)
-        started, start_step = time.time(), int(self.step)
+        started, start_step = time.time(), int(self.step.numpy())
         total_steps = rt.epochs * self.steps_per_epoch
         valid_ppl = None
-        while int(self.epoch) < rt.epochs:
-            epoch = int(self.epoch)
-            done = int(self.step) - epoch * self.steps_per_epoch
-            self.state.assign(tf.zeros_like(self.state))
-            dataset = text_data.make_lm_dataset(
-                self.splits.train, batch_size=rt.batch_size, bptt=rt.bptt, start_window=done
+        while int(self.epoch.numpy()) < rt.epochs:
+            epoch = int(self.epoch.numpy())
+            done = int(self.step.numpy()) - epoch * self.steps_per_epoch
+            self.reset_states()
+            iterator = iter(
+                replicas.distribute_global_batches(
+                    self.strategy,
+                    lambda done=done: text_data.make_lm_dataset(
+                        self.splits.train, batch_size=rt.batch_size, bptt=rt.bptt, start_window=done
+                    ),
+                )
             )
-            iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+            means = summaries.RunningMeans()
             while done < self.steps_per_epoch:
-                chunk = min(self.config.log_every_steps, self.steps_per_epoch - done)
-                loss = float(self.train_steps(iterator, tf.constant(chunk)))
+                chunk = train_chunk(self.config, done, self.steps_per_epoch)
+                means.add({"loss": self.train_steps(iterator, tf.constant(chunk))}, chunk)
                 done += chunk
-                step = int(self.step)
+                if checkpoint_due(self.config, done, self.steps_per_epoch):
+                    self.manager.save(checkpoint_number=int(self.step.numpy()))
+                if done % self.config.log_every_steps and done < self.steps_per_epoch:
+                    continue
+                loss = means.pop()["loss"]
+                step = int(self.step.numpy())
                 rate = (step - start_step) / max(time.time() - started, 1e-6)
                 lr = training.current_learning_rate(self.optimizer)
                 logging.info(
@@ -148,25 +185,36 @@ class LmRetrain:
             logging.info(
                 "retrain epoch %d/%d: valid perplexity %.2f", epoch + 1, rt.epochs, valid_ppl
             )
-            self.writers.scalars("valid", int(self.step), {"perplexity": valid_ppl})
+            self.writers.scalars("valid", int(self.step.numpy()), {"perplexity": valid_ppl})
             self.epoch.assign_add(1)
-            self.manager.save(checkpoint_number=int(self.step))
+            self.manager.save(checkpoint_number=int(self.step.numpy()))
         if valid_ppl is None:
             valid_ppl = self.perplexity(self.splits.valid)
         test_ppl = self.perplexity(self.splits.test)
         result = {
             "valid_perplexity": valid_ppl,
             "test_perplexity": test_ppl,
-            "epochs": int(self.epoch),
-            "steps": int(self.step),
+            "epochs": int(self.epoch.numpy()),
+            "steps": int(self.step.numpy()),
             "trainable_params": params,
             "data": self.splits.source,
             "data_deviations": list(self.splits.deviations),
             "arc": self.arc.to_json(),
         }
         logging.info("retrain: test perplexity %.2f (valid %.2f)", test_ppl, valid_ppl)
-        self.writers.scalars("test", int(self.step), {"perplexity": test_ppl})
+        self.writers.scalars("test", int(self.step.numpy()), {"perplexity": test_ppl})
         self.writers.flush()
-        files.write_json_atomic(self.result_path, result)
-        arc_io.save_arc(self.arc, os.path.join(self.directory, "arc.json"))
+        if replicas.is_chief(self.strategy):
+            files.write_json_atomic(self.result_path, result)
+            arc_io.save_arc(self.arc, os.path.join(self.directory, "arc.json"))
         return result
+
+
+def _replica_state(rows: int, hidden_size: int, name: str) -> tf.Variable:
+    return tf.Variable(
+        tf.zeros([rows, hidden_size]),
+        trainable=False,
+        synchronization=tf.VariableSynchronization.ON_READ,
+        aggregation=tf.VariableAggregation.NONE,
+        name=name,
+    )

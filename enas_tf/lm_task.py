@@ -68,6 +68,7 @@ class LmTask:
         )
         check_lm_windows(config, splits)
         self.state = None
+        self._strategy = None
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
     def build_supernet(self):
@@ -79,6 +80,7 @@ class LmTask:
     def create_child_state(self, strategy) -> None:
         """The carried hidden state, one [per-replica batch, H] copy per replica."""
         per_replica = self.config.search.batch_size // strategy.num_replicas_in_sync
+        self._strategy = strategy
         self.state = tf.Variable(
             tf.zeros([per_replica, self.config.search.model.hidden_size]),
             trainable=False,
@@ -88,6 +90,12 @@ class LmTask:
         )
 
     def reset_child_state(self) -> None:
+        """Zeros every replica's rows (in replica context: an ON_READ variable with no
+        aggregation cannot be assigned across replicas)."""
+        self._strategy.run(self._reset_replica_state)
+
+    @tf.function
+    def _reset_replica_state(self):
         self.state.assign(tf.zeros_like(self.state))
 
     # Data ------------------------------------------------------------------------------------

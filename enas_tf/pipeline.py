@@ -14,12 +14,14 @@ import ml_collections
 from absl import logging
 
 from enas_tf import configs as config_lib
-from enas_tf import files
+from enas_tf import files, replicas
+from enas_tf import precision as precision_lib
 from enas_tf import strategy as strategy_lib
 from enas_tf.data import images as image_data
 from enas_tf.spaces import arc_io
 
 MODES = ("all", "search", "derive", "retrain", "export")
+PHASES = ("search", "retrain")  # the phases with their own jit_compile setting
 # Keys that fix the shapes of checkpointed variables or the data: a workdir cannot change them.
 _STRUCTURAL_KEYS = ("space", "seed", "data", "search.model", "retrain.model", "arc")
 
@@ -75,24 +77,32 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     check_workdir_config(config, workdir)
     task, splits, description = _load_task(config)
     strategy = strategy_lib.create_strategy(tpu)
-    jit = strategy_lib.use_jit(config.jit_compile, strategy)
-    os.makedirs(workdir, exist_ok=True)
-    files.write_json_atomic(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
+    check_replica_batches(config, strategy)
+    jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
+    precision = precision_lib.set_precision(config.precision, strategy)
+    chief = replicas.is_chief(strategy)
+    arc_path = os.path.join(workdir, "arc.json")
+    # Decided before anything is written, so every worker of a cluster decides the same.
+    derive_needed = mode == "derive" or (mode == "all" and not os.path.exists(arc_path))
+    if chief:
+        os.makedirs(workdir, exist_ok=True)
+        files.write_json_atomic(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     logging.info(
-        "run: workdir %s, mode %s, %s, %d replica(s), jit_compile=%s",
+        "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
         workdir,
         mode,
         description,
         strategy.num_replicas_in_sync,
+        "chief" if chief else "worker",
         jit,
+        precision,
     )
     outputs = {}
-    arc_path = os.path.join(workdir, "arc.json")
     if fixed_arc is None and mode in ("all", "search", "derive"):
         from enas_tf.derive import derive
         from enas_tf.search import Search
 
-        search = Search(config, workdir, strategy, task, jit)
+        search = Search(config, workdir, strategy, task, jit["search"])
         if mode in ("all", "search"):
             search.run()
         elif not search.restore():
@@ -100,14 +110,29 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
                 f"--mode=derive: no search checkpoint in {workdir}/search/ckpt; "
                 "run --mode=search first"
             )
-        if mode == "derive" or (mode == "all" and not os.path.exists(arc_path)):
+        if derive_needed:
             outputs["arc"] = derive(config, workdir, search)
         elif mode == "all":
             logging.info("derive: %s exists, keeping it", arc_path)
     if mode in ("all", "retrain", "export"):
-        arc = fixed_arc or _load_derived_arc(arc_path, mode)
-        outputs.update(_retrain_and_export(config, workdir, strategy, splits, arc, jit, mode))
+        arc = fixed_arc or outputs.get("arc") or _load_derived_arc(arc_path, mode)
+        outputs.update(
+            _retrain_and_export(config, workdir, strategy, splits, arc, jit["retrain"], mode)
+        )
     return outputs
+
+
+def check_replica_batches(config, strategy) -> None:
+    """Refuses global batch sizes the strategy's replicas cannot share equally.
+
+    Raises:
+      ConfigError: naming the key, its value and the replica count.
+    """
+    keys = ["search.batch_size", "search.eval_batch_size"]
+    if "retrain" in config:
+        keys += ["retrain.batch_size", "retrain.eval_batch_size"]
+    for key in keys:
+        replicas.check_divisible(_lookup(config.to_dict(), key), strategy, key)
 
 
 def _load_task(config):
@@ -177,12 +202,12 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
                 f"{workdir}/retrain was trained on a different arc ({retrain_arc_path}); use a "
                 "new --workdir to retrain another architecture"
             )
-    else:
+    elif replicas.is_chief(strategy):
         arc_io.save_arc(arc, retrain_arc_path)
     retrain = Retrain(config, workdir, strategy, splits, arc, jit)
     outputs = {}
     if mode in ("all", "retrain"):
-        if os.path.exists(retrain.result_path) and int(retrain.epoch) == 0:
+        if os.path.exists(retrain.result_path) and int(retrain.epoch.numpy()) == 0:
             retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint)
         outputs["retrain"] = retrain.run()
     else:
@@ -198,6 +223,6 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
     if mode == "all" and version and os.path.exists(os.path.join(export_root, str(version))):
         logging.info("export: %s/%d exists, keeping it", export_root, version)
         outputs["export"] = os.path.join(export_root, str(version))
-    elif mode in ("all", "export"):
+    elif mode in ("all", "export") and replicas.is_chief(strategy):
         outputs["export"] = export(retrain.child, export_root)
     return outputs

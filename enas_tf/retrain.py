@@ -16,10 +16,11 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import configs as config_lib
-from enas_tf import files, summaries, training
+from enas_tf import files, replicas, summaries, training
 from enas_tf.data import images as image_data
 from enas_tf.models import builders
 from enas_tf.spaces import arc_io
+from enas_tf.training import checkpoint_due, train_chunk
 
 
 def build_child(config, arc, num_classes: int, image_shape):
@@ -27,18 +28,19 @@ def build_child(config, arc, num_classes: int, image_shape):
     return builders.build_child(config, arc, num_classes, image_shape)
 
 
-def retrain_outputs(workdir, child, optimizer, step, epoch):
+def retrain_outputs(workdir, strategy, child, optimizer, step, epoch):
     """(`workdir/retrain`, its checkpoint manager, its TensorBoard writers) for any child.
 
     The checkpoint holds ordered weight lists (Keras 3 layers do not expose list-held layers
-    to `tf.train.Checkpoint`); the architecture is fixed by `retrain/arc.json`.
+    to `tf.train.Checkpoint`); the architecture is fixed by `retrain/arc.json`. Only the
+    chief writes (`enas_tf.replicas`).
     """
     checkpoint = tf.train.Checkpoint(
         child=list(child.weights), optimizer=list(optimizer.variables), step=step, epoch=epoch
     )
     directory = os.path.join(workdir, "retrain")
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(directory, "ckpt"), max_to_keep=2)
-    return directory, manager, summaries.Writers(directory)
+    manager = replicas.CheckpointManager(checkpoint, os.path.join(directory, "ckpt"), strategy)
+    return directory, manager, summaries.Writers(directory, enabled=replicas.is_chief(strategy))
 
 
 def count_params(model) -> int:
@@ -69,7 +71,7 @@ class Retrain:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.directory, self.manager, self.writers = retrain_outputs(
-            workdir, self.child, self.optimizer, self.step, self.epoch
+            workdir, strategy, self.child, self.optimizer, self.step, self.epoch
         )
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
         self.train_replica_step = compile_step(self._train_replica_step)
@@ -110,66 +112,87 @@ class Retrain:
         steps = tf.cast(num_steps, tf.float32)
         return total_loss / steps, correct / (steps * self.config.retrain.batch_size)
 
-    def _eval_replica_step(self, images, labels):
+    def _eval_replica_step(self, images, labels, weights):
         logits, _ = self.child(images, training=False)
-        return training.accuracy_count(logits, labels), tf.cast(tf.shape(labels)[0], tf.float32)
+        return training.accuracy_count(logits, labels, weights), tf.reduce_sum(weights)
 
-    def _eval_step(self, images, labels):
-        right, count = self.strategy.run(self.eval_replica_step, args=(images, labels))
+    def _eval_step(self, images, labels, weights):
+        right, count = self.strategy.run(self.eval_replica_step, args=(images, labels, weights))
         return (
             self.strategy.reduce("SUM", right, axis=None),
             self.strategy.reduce("SUM", count, axis=None),
         )
 
     def evaluate(self, images, labels) -> float:
-        """Top-1 accuracy over every example of a split (no example dropped)."""
-        dataset = image_data.make_eval_dataset(
-            images,
-            labels,
-            batch_size=self.config.retrain.eval_batch_size,
-            mean=self.splits.channel_mean,
-            std=self.splits.channel_std,
-            drop_remainder=False,
-        )
+        """Top-1 accuracy over every example of a split (the last batch padded, not dropped)."""
+        batch_size = self.config.retrain.eval_batch_size
+
+        def make_dataset():
+            dataset = image_data.make_eval_dataset(
+                images,
+                labels,
+                batch_size=batch_size,
+                mean=self.splits.channel_mean,
+                std=self.splits.channel_std,
+                drop_remainder=False,
+            )
+            return replicas.pad_final_batch(dataset, batch_size)
+
         right, count = 0.0, 0.0
-        for batch_images, batch_labels in self.strategy.experimental_distribute_dataset(dataset):
-            r, c = self.eval_step(batch_images, batch_labels)
+        for batch in replicas.distribute_global_batches(self.strategy, make_dataset):
+            r, c = self.eval_step(*batch)
             right, count = right + float(r), count + float(c)
         return right / max(count, 1.0)
+
+    def _train_dataset(self, epoch: int):
+        """Epoch `epoch` of augmented training batches: a pure function of (seed, epoch)."""
+        return image_data.make_train_dataset(
+            self.splits.train_images,
+            self.splits.train_labels,
+            batch_size=self.config.retrain.batch_size,
+            mean=self.splits.channel_mean,
+            std=self.splits.channel_std,
+            seed=self.config.seed * 100003 + 7 + epoch,
+            augment=True,
+            cutout_size=self.config.retrain.cutout_size,
+            repeat=False,
+        )
 
     def run(self) -> dict:
         """Trains to `retrain.epochs`, evaluates on the test split, writes result.json."""
         latest = self.manager.latest_checkpoint
         if latest:
             self.manager.checkpoint.restore(latest).assert_consumed()
-            logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch))
+            logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
         rt = self.config.retrain
         logging.info("retrain: %d trainable parameters", count_params(self.child))
-        started, start_step = time.time(), int(self.step)
+        started, start_step = time.time(), int(self.step.numpy())
         total_steps = rt.epochs * self.steps_per_epoch
         valid_accuracy = None
-        while int(self.epoch) < rt.epochs:
-            epoch = int(self.epoch)
+        while int(self.epoch.numpy()) < rt.epochs:
+            epoch = int(self.epoch.numpy())
             if hasattr(self.child, "progress"):  # drop-path schedule (micro children)
                 self.child.progress.assign(epoch / max(rt.epochs, 1))
-            done = int(self.step) - epoch * self.steps_per_epoch
-            dataset = image_data.make_train_dataset(
-                self.splits.train_images,
-                self.splits.train_labels,
-                batch_size=rt.batch_size,
-                mean=self.splits.channel_mean,
-                std=self.splits.channel_std,
-                seed=self.config.seed * 100003 + 7 + epoch,
-                augment=True,
-                cutout_size=rt.cutout_size,
-                repeat=False,
-            ).skip(done)
-            iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+            done = int(self.step.numpy()) - epoch * self.steps_per_epoch
+            iterator = iter(
+                replicas.distribute_global_batches(
+                    self.strategy,
+                    lambda epoch=epoch, done=done: self._train_dataset(epoch).skip(done),
+                )
+            )
+            means = summaries.RunningMeans()
             while done < self.steps_per_epoch:
-                chunk = min(self.config.log_every_steps, self.steps_per_epoch - done)
+                chunk = train_chunk(self.config, done, self.steps_per_epoch)
                 loss, accuracy = self.train_steps(iterator, tf.constant(chunk))
+                means.add({"loss": loss, "accuracy": accuracy}, chunk)
                 done += chunk
-                step = int(self.step)
+                if checkpoint_due(self.config, done, self.steps_per_epoch):
+                    self.manager.save(checkpoint_number=int(self.step.numpy()))
+                step = int(self.step.numpy())
+                if done % self.config.log_every_steps and done < self.steps_per_epoch:
+                    continue
+                logged = means.pop()
+                loss, accuracy = logged["loss"], logged["accuracy"]
                 rate = (step - start_step) / max(time.time() - started, 1e-6)
                 lr = training.current_learning_rate(self.optimizer)
                 logging.info(
@@ -188,23 +211,24 @@ class Retrain:
             logging.info(
                 "retrain epoch %d/%d: valid accuracy %.4f", epoch + 1, rt.epochs, valid_accuracy
             )
-            self.writers.scalars("valid", int(self.step), {"accuracy": valid_accuracy})
+            self.writers.scalars("valid", int(self.step.numpy()), {"accuracy": valid_accuracy})
             self.epoch.assign_add(1)
-            self.manager.save(checkpoint_number=int(self.step))
+            self.manager.save(checkpoint_number=int(self.step.numpy()))
         if valid_accuracy is None:
             valid_accuracy = self.evaluate(self.splits.valid_images, self.splits.valid_labels)
         test_accuracy = self.evaluate(self.splits.test_images, self.splits.test_labels)
         result = {
             "valid_accuracy": valid_accuracy,
             "test_accuracy": test_accuracy,
-            "epochs": int(self.epoch),
-            "steps": int(self.step),
+            "epochs": int(self.epoch.numpy()),
+            "steps": int(self.step.numpy()),
             "trainable_params": count_params(self.child),
             "arc": self.arc.to_json(),
         }
         logging.info("retrain: test accuracy %.4f (valid %.4f)", test_accuracy, valid_accuracy)
-        self.writers.scalars("test", int(self.step), {"accuracy": test_accuracy})
+        self.writers.scalars("test", int(self.step.numpy()), {"accuracy": test_accuracy})
         self.writers.flush()
-        files.write_json_atomic(self.result_path, result)
-        arc_io.save_arc(self.arc, os.path.join(self.directory, "arc.json"))
+        if replicas.is_chief(self.strategy):
+            files.write_json_atomic(self.result_path, result)
+            arc_io.save_arc(self.arc, os.path.join(self.directory, "arc.json"))
         return result

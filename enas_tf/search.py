@@ -9,9 +9,19 @@ Epoch e = one pass over the training split with a freshly sampled arc per step (
 then `controller.train_steps` REINFORCE updates, each averaging `num_aggregate` sampled arcs
 whose reward is their accuracy on one validation minibatch.
 
+Replicas (`enas_tf.replicas`): each step's global batch is split by rows among the replicas.
+With `search.arc_sampling = "per_replica"` every replica samples its own child from a seed
+folded with its replica id, so the all-reduced gradient of the shared weights is the Monte
+Carlo average of the paper's Eq. 1 over M = replicas children; with "shared" all replicas route
+the same child. In the controller phase every replica samples and scores its own arc; the
+rewards are all-gathered for the baseline and the policy gradients averaged.
+
 Resume: the checkpoint holds both models, both optimizers, the baseline, the random generator,
-the step counters and the epoch/phase; the data of epoch e is a pure function of (seed, e), so a
-run restarted mid-epoch skips the batches it already trained on.
+the step counters and the epoch/phase; it is written every `checkpoint_every_steps` child or
+controller steps and at every phase end. The data of epoch e (training batches, and the
+controller's validation minibatches) is a pure function of (seed, e), so a run restarted
+mid-phase skips the batches its finished steps used: no update is repeated or lost beyond those
+after the last checkpoint.
 """
 
 from __future__ import annotations
@@ -23,9 +33,10 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import reinforce, summaries, training
+from enas_tf import reinforce, replicas, summaries, training
 from enas_tf.controller import Controller
 from enas_tf.models import builders
+from enas_tf.training import checkpoint_due, train_chunk
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
 
@@ -124,6 +135,9 @@ class SearchSteps:
         self.evaluate_arc = tf.function(self._evaluate_arc)
 
     def _replica_seed(self, seed):
+        """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
+        if self.config.search.arc_sampling == "shared":
+            return seed
         replica = tf.distribute.get_replica_context().replica_id_in_sync_group
         return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
 
@@ -143,7 +157,7 @@ class SearchSteps:
         grad_norm = training.apply_clipped_gradients(
             state.child_optimizer, grads, variables, search.optimizer.grad_clip
         )
-        return loss, extra, grad_norm
+        return loss, extra, grad_norm, tokens
 
     def _train_child(self, iterator, num_steps):
         state, strategy = self.state, self.strategy
@@ -153,20 +167,27 @@ class SearchSteps:
         for _ in tf.range(num_steps):
             batch = next(iterator)
             seed = state.generator.make_seeds(1)[:, 0]
-            loss, extra, norm = strategy.run(self.child_replica_step, args=(seed, batch))
+            loss, extra, norm, _ = strategy.run(self.child_replica_step, args=(seed, batch))
             total_loss += strategy.reduce("SUM", loss, axis=None)
             extra_sum += strategy.reduce("SUM", extra, axis=None)
             grad_norm = strategy.reduce("MEAN", norm, axis=None)
             state.child_step.assign_add(1)
         mean_loss = total_loss / tf.cast(num_steps, tf.float32)
         metrics = self.task.child_metrics(mean_loss, extra_sum, num_steps, self.global_batch)
-        return {**metrics, "grad_norm": grad_norm}
+        # The raw sums let the caller combine several calls into one log line.
+        return {**metrics, "grad_norm": grad_norm, "_loss_sum": total_loss, "_extra": extra_sum}
 
     # Controller phase --------------------------------------------------------------------
     def _reward_replica_step(self, seed, batch):
-        """One sampled arc: its reward on a validation minibatch and its policy gradient."""
+        """One sampled arc per replica: its reward on a validation minibatch and its gradient.
+
+        The baseline moves once per sampled group, towards the mean reward of all replicas'
+        arcs (all-gathered, so every replica computes the same new baseline); each arc's
+        advantage is its own reward minus that baseline.
+        """
         state, ctrl = self.state, self.config.search.controller
         variables = state.controller.trainable_variables
+        context = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             policy = state.controller.sample_with_details(self._replica_seed(seed))
             tokens, log_prob, entropy = policy.tokens, policy.log_prob, policy.entropy
@@ -174,41 +195,43 @@ class SearchSteps:
                 score = self.task.score(state.supernet, batch, tokens)
             reward = reinforce.shaped_reward(self.task.reward(score), entropy, ctrl.entropy_weight)
             # The original code moves the baseline towards the reward before the advantage.
-            baseline = reinforce.update_baseline(state.baseline, reward, ctrl.baseline_decay)
-            state.baseline.assign(baseline)
+            rewards = context.all_gather(tf.reshape(reward, [1]), axis=0)
+            baseline = reinforce.update_baseline(
+                state.baseline, tf.reduce_mean(rewards), ctrl.baseline_decay
+            )
             loss = reinforce.reinforce_loss(log_prob, reward, baseline)
             if ctrl.skip_weight and policy.skip_probs.shape[0]:  # macro space only
                 loss += ctrl.skip_weight * reinforce.skip_kl_penalty(
                     policy.skip_probs, ctrl.skip_target
                 )
         grads = tape.gradient(loss, variables)
-        return grads, reward, score, entropy, loss
+        return grads, baseline, tf.stack([reward, score, entropy, loss]), tokens
 
-    def _train_controller(self, iterator):
-        """One controller update: gradients averaged over `num_aggregate` sampled arcs."""
+    def _train_controller(self, iterator, num_steps):
+        """`num_steps` controller updates, each averaging `num_aggregate` x replicas arcs."""
         state, strategy = self.state, self.strategy
         num_aggregate = self.config.search.controller.num_aggregate
         variables = state.controller.trainable_variables
-        # Loop state is explicit tensors created before the loop (autograph loop variables).
-        summed = [tf.zeros_like(v) for v in variables]
         totals = tf.zeros([4], tf.float32)  # reward, score, entropy, loss
-        for _ in tf.range(num_aggregate):
-            batch = next(iterator)
-            seed = state.generator.make_seeds(1)[:, 0]
-            grads, reward, score, entropy, loss = strategy.run(
-                self.reward_replica_step, args=(seed, batch)
+        for _ in tf.range(num_steps):
+            # Loop state is explicit tensors created before the loop (autograph loop variables).
+            summed = [tf.zeros_like(v) for v in variables]
+            for _ in tf.range(num_aggregate):
+                batch = next(iterator)
+                seed = state.generator.make_seeds(1)[:, 0]
+                grads, baseline, values, _ = strategy.run(
+                    self.reward_replica_step, args=(seed, batch)
+                )
+                # Every replica computed the same baseline; MEAN just makes it one value.
+                state.baseline.assign(strategy.reduce("MEAN", baseline, axis=None))
+                grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
+                summed = [s + g for s, g in zip(summed, grads, strict=True)]
+                totals = totals + strategy.reduce("MEAN", values, axis=None)
+            state.controller_optimizer.apply_gradients(
+                zip([s / num_aggregate for s in summed], variables, strict=True)
             )
-            grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
-            summed = [s + g for s, g in zip(summed, grads, strict=True)]
-            values = tf.stack(
-                [strategy.reduce("MEAN", v, axis=None) for v in (reward, score, entropy, loss)]
-            )
-            totals = totals + values
-        state.controller_optimizer.apply_gradients(
-            zip([s / num_aggregate for s in summed], variables, strict=True)
-        )
-        state.controller_step.assign_add(1)
-        means = totals / num_aggregate
+            state.controller_step.assign_add(1)
+        means = totals / tf.cast(num_steps * num_aggregate, tf.float32)
         return {
             "reward": means[0],
             self.task.metric: means[1],
@@ -231,8 +254,8 @@ class SearchSteps:
         return tokens, log_prob, entropy
 
 
-def _distribute(strategy, dataset):
-    return iter(strategy.experimental_distribute_dataset(dataset))
+def _distribute(strategy, make_dataset):
+    return iter(replicas.distribute_global_batches(strategy, make_dataset))
 
 
 class Search:
@@ -252,10 +275,10 @@ class Search:
         self.steps_per_epoch = task.steps_per_epoch
         self.state = build_search_state(config, strategy, task)
         self.steps = SearchSteps(config, strategy, self.state, task, jit_compile)
-        self.manager = tf.train.CheckpointManager(
-            self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), max_to_keep=2
+        self.manager = replicas.CheckpointManager(
+            self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), strategy
         )
-        self.writers = summaries.Writers(workdir)
+        self.writers = summaries.Writers(workdir, enabled=replicas.is_chief(strategy))
 
     def restore(self) -> bool:
         """Restores the latest checkpoint if any; returns whether one was found."""
@@ -266,68 +289,93 @@ class Search:
         logging.info(
             "search: resumed from %s (epoch %d, child step %d, controller step %d)",
             latest,
-            int(self.state.epoch),
-            int(self.state.child_step),
-            int(self.state.controller_step),
+            int(self.state.epoch.numpy()),
+            int(self.state.child_step.numpy()),
+            int(self.state.controller_step.numpy()),
         )
         return True
 
     @property
     def done(self) -> bool:
-        return int(self.state.epoch) >= self.config.search.epochs
+        return int(self.state.epoch.numpy()) >= self.config.search.epochs
 
     def _train_dataset(self, epoch: int, skip: int):
         return self.task.train_dataset(epoch, skip)
 
-    def _valid_iterator(self, shuffle_seed: int):
-        return _distribute(self.strategy, self.task.valid_dataset(shuffle_seed))
+    def _valid_iterator(self, shuffle_seed: int, skip: int = 0):
+        return _distribute(self.strategy, lambda: self.task.valid_dataset(shuffle_seed).skip(skip))
+
+    def _save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.state.child_step.numpy()))
 
     def run(self, max_child_steps: int | None = None) -> None:
-        """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests)."""
+        """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests).
+
+        Checkpoints every `checkpoint_every_steps` child or controller steps and at every
+        phase end; a rerun continues from the last one at the same step of the same phase.
+        """
         self.restore()
         state, config = self.state, self.config
-        run_start_step = int(state.child_step)  # For max_child_steps.
+        run_start_step = int(state.child_step.numpy())  # For max_child_steps.
         # Steps/s and ETA are measured from the end of the first chunk, leaving out the one-off
         # trace (~1 min); until then the rate is unknown.
         rate_clock, rate_start_step = None, run_start_step
         total_steps = config.search.epochs * self.steps_per_epoch
         while not self.done:
-            epoch = int(state.epoch)
-            if int(state.phase) == _CHILD:
-                done_in_epoch = int(state.child_step) - epoch * self.steps_per_epoch
+            epoch = int(state.epoch.numpy())
+            if int(state.phase.numpy()) == _CHILD:
+                done_in_epoch = int(state.child_step.numpy()) - epoch * self.steps_per_epoch
                 # A language model's carried state restarts at every (re)start of an epoch's
                 # child phase; image tasks carry nothing.
                 self.task.reset_child_state()
-                iterator = _distribute(self.strategy, self._train_dataset(epoch, done_in_epoch))
+                iterator = _distribute(
+                    self.strategy,
+                    lambda epoch=epoch, done=done_in_epoch: self._train_dataset(epoch, done),
+                )
+                loss_sum, extra_sum, logged_steps = 0.0, 0.0, 0
                 while done_in_epoch < self.steps_per_epoch:
-                    chunk = min(
-                        config.steps_per_loop,
-                        self.steps_per_epoch - done_in_epoch,
-                        config.log_every_steps,
-                    )
+                    chunk = train_chunk(config, done_in_epoch, self.steps_per_epoch)
                     if max_child_steps is not None:
                         chunk = min(
-                            chunk, max_child_steps - (int(state.child_step) - run_start_step)
+                            chunk,
+                            max_child_steps - (int(state.child_step.numpy()) - run_start_step),
                         )
                         if chunk <= 0:
-                            self.manager.save(checkpoint_number=int(state.child_step))
+                            self._save()
                             logging.info("search: stopped after %d child steps", max_child_steps)
                             return
                     metrics = self.steps.train_child(iterator, tf.constant(chunk))
+                    loss_sum += float(metrics["_loss_sum"])
+                    extra_sum += float(metrics["_extra"])
+                    logged_steps += chunk
                     done_in_epoch += chunk
-                    step = int(state.child_step)
+                    step = int(state.child_step.numpy())
                     if rate_clock is None:
                         rate_clock, rate_start_step = time.time(), step
-                    if step % config.log_every_steps == 0 or done_in_epoch == self.steps_per_epoch:
-                        self._log_child(
-                            metrics, step, epoch, total_steps, rate_clock, rate_start_step
+                    if (
+                        done_in_epoch % config.log_every_steps == 0
+                        or done_in_epoch == self.steps_per_epoch
+                    ):
+                        # One line for every step since the last one, whatever the calls.
+                        logged = self.task.child_metrics(
+                            loss_sum / logged_steps,
+                            extra_sum,
+                            logged_steps,
+                            self.steps.global_batch,
                         )
+                        logged["grad_norm"] = metrics["grad_norm"]  # of the last step
+                        self._log_child(
+                            logged, step, epoch, total_steps, rate_clock, rate_start_step
+                        )
+                        loss_sum, extra_sum, logged_steps = 0.0, 0.0, 0
+                    if checkpoint_due(config, done_in_epoch, self.steps_per_epoch):
+                        self._save()
                 state.phase.assign(_CONTROLLER)
-                self.manager.save(checkpoint_number=int(state.child_step))
+                self._save()
             self._controller_phase(epoch)
             state.epoch.assign_add(1)
             state.phase.assign(_CHILD)
-            self.manager.save(checkpoint_number=int(state.child_step))
+            self._save()
         self.writers.flush()
 
     def _log_child(self, metrics, step, epoch, total_steps, started, start_step):
@@ -353,18 +401,28 @@ class Search:
 
     def _controller_phase(self, epoch: int) -> None:
         state, ctrl = self.state, self.config.search.controller
-        iterator = self._valid_iterator(self.config.seed * 7919 + int(state.controller_step))
-        step = int(state.child_step)
+        done = int(state.controller_step.numpy()) - epoch * ctrl.train_steps
+        # The validation minibatches of epoch e are a pure function of (seed, e): a resumed
+        # phase skips those its finished updates used.
+        iterator = self._valid_iterator(
+            self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
+        )
+        step = int(state.child_step.numpy())
         stats = None
-        for _ in range(ctrl.train_steps):
-            stats = {k: float(v) for k, v in self.steps.train_controller(iterator).items()}
+        while done < ctrl.train_steps:
+            chunk = train_chunk(self.config, done, ctrl.train_steps)
+            values = self.steps.train_controller(iterator, tf.constant(chunk))
+            stats = {k: float(v) for k, v in values.items()}
+            done += chunk
+            if checkpoint_due(self.config, done, ctrl.train_steps):
+                self._save()
         if stats is not None:
             logging.info(
                 "search epoch %d/%d controller step %d: reward %.4f (valid %s %.4g) baseline "
                 "%.4f entropy %.3f loss %.4f",
                 epoch + 1,
                 self.config.search.epochs,
-                int(state.controller_step),
+                int(state.controller_step.numpy()),
                 stats["reward"],
                 self.task.metric,
                 stats[self.task.metric],

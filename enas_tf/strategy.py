@@ -17,17 +17,108 @@ class StrategyError(RuntimeError):
     """The requested hardware cannot be used; the message says why and what to do."""
 
 
+# Limits of the pre-checks that run before TensorFlow touches the TPU (_check_tpu_reachable).
+_METADATA_TIMEOUT_S = 2.0  # the GCE metadata server answers in milliseconds on Google Cloud
+_CONNECT_TIMEOUT_S = 5.0
+_TPU_WORKER_PORT = 8470  # TensorFlow's port for `grpc://host` without one
+_TPU_DEVICE_PATTERNS = ("/dev/accel*", "/dev/vfio/[0-9]*")  # v2-v4 / v5e, v5p, v6e TPU VMs
+_TPU_HELP = (
+    "Check the name with `gcloud compute tpus tpu-vm list`, use --tpu=local on a TPU VM, or "
+    "drop --tpu to run on this machine's CPU/GPUs. See tpu/README.md."
+)
+
+
+def _tpu_error(tpu: str, problem: str) -> StrategyError:
+    return StrategyError(f"--tpu={tpu!r}: {problem} {_TPU_HELP}")
+
+
+def _metadata_endpoint() -> str:
+    """The GCE metadata host TensorFlow's TPU client asks (it honours the same variables)."""
+    host = os.environ.get("GCE_METADATA_HOST") or os.environ.get(
+        "GCE_METADATA_IP", "metadata.google.internal"
+    )
+    return "http://" + host
+
+
+def _check_tpu_reachable(tpu: str) -> None:
+    """Fails in seconds, with the reason, where TensorFlow would hang or fail obscurely.
+
+    - `local`: a TPU VM exposes its chips as /dev/accel* (v2-v4) or /dev/vfio/<n> (v5e, v5p,
+      v6e). Without them there is nothing to initialise; this names the real problem instead of
+      TensorFlow's "No OpKernel was registered to support Op 'ConfigureDistributedTPU'".
+    - `grpc://host[:port]`: `experimental_connect_to_cluster` waits for the worker without a
+      timeout (on a closed local port it was still waiting when killed after 15 minutes), so
+      a TCP connection with a short timeout goes first. A port that accepts connections but
+      is not a TPU worker can still hang TensorFlow.
+    - a name: TensorFlow asks the GCE metadata server for the project and zone (urllib, no
+      timeout; a host that accepts and never answers kept it waiting until killed after 150 s)
+      before the Cloud TPU API. Off Google Cloud that host does not exist or does not answer,
+      so the same request with a short timeout says "not on Google Cloud" in seconds.
+    """
+    if tpu == "local":
+        import glob
+
+        if not any(glob.glob(pattern) for pattern in _TPU_DEVICE_PATTERNS):
+            raise _tpu_error(
+                tpu,
+                "this machine has no TPU device (looked for "
+                f"{' and '.join(_TPU_DEVICE_PATTERNS)}, which a Cloud TPU VM has).",
+            )
+    elif tpu.startswith("grpc://"):
+        import socket
+        import urllib.parse
+
+        try:
+            address = urllib.parse.urlsplit(tpu)
+            host, port = address.hostname, address.port or _TPU_WORKER_PORT
+        except ValueError as error:
+            raise _tpu_error(tpu, f"not a grpc://host:port address ({error}).") from error
+        if not host:
+            raise _tpu_error(tpu, "not a grpc://host:port address (no host).")
+        try:
+            socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S).close()
+        except OSError as error:
+            raise _tpu_error(
+                tpu,
+                f"nothing accepts connections at {host}:{port} (tried a TCP connection with a "
+                f"{_CONNECT_TIMEOUT_S:g} s timeout: {error}).",
+            ) from error
+    else:
+        import urllib.request
+
+        url = _metadata_endpoint() + "/computeMetadata/v1/project/project-id"
+        request = urllib.request.Request(url, headers={"Metadata-Flavor": "Google"})
+        try:
+            with urllib.request.urlopen(request, timeout=_METADATA_TIMEOUT_S) as response:
+                if response.headers.get("Metadata-Flavor") != "Google":
+                    raise OSError("the answer is not from a GCE metadata server")
+        except (OSError, ValueError) as error:  # URLError, HTTPError, timeouts are OSErrors.
+            raise _tpu_error(
+                tpu,
+                "a TPU name is resolved through the Google Cloud metadata server (for the "
+                f"project and zone) and the Cloud TPU API, and {url} gave no usable answer within "
+                f"{_METADATA_TIMEOUT_S:g} s ({error}): this machine is not a Google Cloud VM, so "
+                "it cannot resolve a TPU name.",
+            ) from error
+
+
 def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
+    _check_tpu_reachable(tpu)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, tf.errors.OpError, RuntimeError) as error:
-        raise StrategyError(
-            f"--tpu={tpu!r}: cannot reach the TPU ({error}). Check the name with "
-            "`gcloud compute tpus tpu-vm list`, use --tpu=local on a TPU VM, or drop --tpu to run "
-            "on this machine's CPU/GPUs. See tpu/README.md."
-        ) from error
+    except (ValueError, RuntimeError, OSError, ImportError, tf.errors.OpError) as error:
+        # TF's messages can run to dozens of lines (registered kernels): keep the first.
+        first_line = next((line for line in str(error).splitlines() if line.strip()), "")
+        hint = ""
+        if "No OpKernel was registered" in str(error):
+            hint = (
+                " This TensorFlow has no TPU support: on a TPU VM keep the TPU build of "
+                "TensorFlow (tpu/setup_vm.sh does; a plain `pip install tensorflow` replaces it)."
+            )
+        problem = f"TensorFlow could not connect to the TPU ({type(error).__name__}: {first_line})."
+        raise _tpu_error(tpu, problem + hint) from error
     return tf.distribute.TPUStrategy(resolver)
 
 

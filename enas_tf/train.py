@@ -6,8 +6,8 @@ runs/quickstart. Rerunning a command on the same workdir resumes it.
 Examples:
   python -m enas_tf.train --config=configs/cifar10_micro.py:runlocal \
       --config.data.source=/data/cifar-10-batches-py --workdir=runs/micro_local
-  python -m enas_tf.train --config=configs/cifar10_micro.py:phase=final --tpu=my-tpu \
-      --workdir=gs://bucket/enas/micro_final
+  python -m enas_tf.train --config=configs/cifar10_micro.py:phase=final --tpu=local \
+      --workdir=runs/micro_final --config.data.source=tfds    # on a TPU VM: tpu/README.md
 """
 
 from __future__ import annotations

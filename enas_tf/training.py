@@ -62,26 +62,40 @@ def apply_clipped_gradients(optimizer, grads, variables, clip_norm: float):
 
     The original CIFAR code computed clipped gradients and then applied the unclipped ones;
     tests check that the update here really is bounded. A step whose gradient norm is not
-    finite applies a zero gradient.
+    finite applies a zero gradient. Called in a replica context with several replicas, it
+    clips the sum of the replicas' gradients (the global batch's), as on one device.
 
     Returns:
       The global norm before clipping.
     """
     grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    if replicas > 1:
+        # Each replica holds its share of the gradient (losses are scaled by the global
+        # batch). The bound applies to the whole-batch gradient, so sum the shares first;
+        # the Keras optimizer sums what each replica passes, so each passes total / replicas.
+        grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
     clipped, norm = tf.clip_by_global_norm(grads, clip_norm)
     # A non-finite gradient (an exploding sampled child: deep identity/ReLU chains in an RNN
     # cell) would turn every weight into NaN for good; its step is dropped instead (zero
     # gradient), and the returned norm shows it in the logs.
     finite = tf.math.is_finite(norm)
-    clipped = [tf.where(finite, g, tf.zeros_like(g)) for g in clipped]
+    clipped = [tf.where(finite, g, tf.zeros_like(g)) / replicas for g in clipped]
     optimizer.apply_gradients(zip(clipped, variables, strict=True))
     return norm
 
 
-def accuracy_count(logits, labels) -> tf.Tensor:
-    """Number of correct top-1 predictions (float32), to be summed across replicas."""
+def accuracy_count(logits, labels, weights=None) -> tf.Tensor:
+    """Number of correct top-1 predictions (float32), to be summed across replicas.
+
+    `weights` (0/1 per example) leaves out padding rows (`replicas.pad_final_batch`).
+    """
     predictions = tf.argmax(logits, axis=-1, output_type=labels.dtype)
-    return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+    right = tf.cast(tf.equal(predictions, labels), tf.float32)
+    if weights is not None:
+        right *= weights
+    return tf.reduce_sum(right)
 
 
 @keras.saving.register_keras_serializable(package="enas_tf")
@@ -118,3 +132,19 @@ def make_lm_optimizer(optim_config, steps_per_epoch: int) -> keras.optimizers.Op
             optim_config.lr, optim_config.decay, optim_config.decay_start_epoch, steps_per_epoch
         )
     )
+
+
+# Loop chunking (search and retrain) ------------------------------------------------------
+def train_chunk(config, done: int, steps_per_epoch: int) -> int:
+    """Steps in the next training call: `steps_per_loop`, cut at log/checkpoint boundaries."""
+    chunk = min(config.steps_per_loop, steps_per_epoch - done)
+    for every in (config.log_every_steps, config.checkpoint_every_steps):
+        if every:
+            chunk = min(chunk, every - done % every)
+    return chunk
+
+
+def checkpoint_due(config, done: int, total: int) -> bool:
+    """Whether `done` of `total` steps of a phase is a mid-phase checkpoint point."""
+    every = config.checkpoint_every_steps
+    return bool(every) and done % every == 0 and done < total

@@ -126,7 +126,12 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("retrain.model.filters", 7, "retrain.model.filters=7"),
         ("search.controller.num_aggregate", 0, "num_aggregate=0"),
         ("retrain.drop_path_keep_prob", 0.0, "drop_path_keep_prob=0.0"),
-        ("jit_compile", "maybe", "jit_compile='maybe'"),
+        ("jit_compile.search", "maybe", "jit_compile.search='maybe'"),
+        ("jit_compile.retrain", "yes", "jit_compile.retrain='yes'"),
+        ("precision", "float16", "precision='float16'"),
+        ("search.arc_sampling", "each", "search.arc_sampling='each'"),
+        ("steps_per_loop", 0, "steps_per_loop=0"),
+        ("checkpoint_every_steps", -1, "checkpoint_every_steps=-1"),
         ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),
     ],
 )

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -23,6 +24,9 @@ from enas_tf.export import make_serving_fn
 from enas_tf.retrain import Retrain
 from enas_tf.spaces import arc_io
 from enas_tf.spaces.errors import ArcError
+
+# One pytest-xdist worker runs this whole file: its tests share the module-scoped finished runs.
+pytestmark = pytest.mark.xdist_group("pipeline")
 
 
 @pytest.fixture(scope="module", params=["micro", "macro"])
@@ -227,3 +231,24 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     ids = [[5, 9, splits.eos_id if splits.unk_id is None else splits.unk_id]]
     logits, _ = retrain.child(tf.constant(ids), retrain.child.zero_state(1), training=False)
     np.testing.assert_allclose(served, tf.nn.log_softmax(logits).numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("space", ["macro", "rnn"])
+def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replica_strategy):
+    """Search, derive, retrain and export under MirroredStrategy (2 logical CPUs)."""
+    from enas_tf import strategy as strategy_lib
+
+    monkeypatch.setattr(strategy_lib, "create_strategy", lambda tpu: two_replica_strategy)
+    config = ml_collections.ConfigDict(tiny.get_config(f"space={space}").to_dict())
+    if space == "macro":  # 3 layers still pool twice; a quicker trace than the tiny 4
+        config.search.model.num_layers = 3
+    workdir = str(tmp_path / "workdir")
+    outputs = pipeline.run(config, workdir)
+    result = outputs["retrain"]
+    if space == "rnn":
+        assert 1.0 < result["test_perplexity"] < 10_000
+    else:
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+    assert os.path.exists(os.path.join(workdir, "arc.json"))
+    served = tf.saved_model.load(outputs["export"])
+    assert "serving_default" in served.signatures

@@ -1,9 +1,21 @@
-"""Tests of the command line (`python -m enas_tf.train`) that need no training."""
+"""Tests of the command line (`python -m enas_tf.train`) as a user or a cluster runs it.
 
+Besides flag handling: a search killed with SIGKILL and rerun (a preempted TPU VM), and a
+two-process MultiWorkerMirroredStrategy search on localhost (TF_CONFIG).
+"""
+
+import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 
+import tensorflow as tf
+
+from configs import tiny
 from enas_tf import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,3 +46,100 @@ def test_default_workdir_is_named_after_the_config_and_its_arguments():
     assert train.default_workdir("configs/cifar10_micro.py:phase=final,runlocal") == os.path.join(
         "runs", "cifar10_micro_phase-final_runlocal"
     )
+
+
+# A search small enough for a test: the tiny macro config.
+_SEARCH = ["--config=configs/tiny.py:space=macro", "--mode=search"]
+_TINY = tiny.get_config("space=macro")
+_CHILD_STEPS = (_TINY.data.embedded.num_train - _TINY.data.num_valid) // _TINY.search.batch_size
+_CONTROLLER_STEPS = _TINY.search.controller.train_steps  # per epoch
+
+
+def _counters(workdir):
+    """(child_step, controller_step, epoch) of the latest search checkpoint in `workdir`."""
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
+    reader = tf.train.load_checkpoint(path)
+    return tuple(
+        int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+        for name in ("child_step", "controller_step", "epoch")
+    )
+
+
+def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(tmp_path):
+    workdir = str(tmp_path / "run")
+    args = [*_SEARCH, f"--workdir={workdir}", "--config.checkpoint_every_steps=1"]
+    args += ["--config.search.epochs=3"]
+    command = [sys.executable, "-m", "enas_tf.train", *args]
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    ckpt_dir = os.path.join(workdir, "search", "ckpt")
+    deadline = time.time() + 240
+    try:
+        while tf.train.latest_checkpoint(ckpt_dir) is None:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            assert time.time() < deadline, "no checkpoint within 240 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # no chance to clean up, as on a preempted VM
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    child_steps, _, _ = _counters(workdir)
+    assert 1 <= child_steps < 3 * _CHILD_STEPS, "the kill did not land mid-run"
+
+    rerun = _run_cli(*args)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "search: resumed from" in rerun.stderr
+    # Every child step and controller update done exactly once in total.
+    assert _counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(tmp_path):
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    processes = []
+    for index in range(2):
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "enas_tf.train",
+                    *_SEARCH,
+                    f"--workdir={workdir}",
+                    "--config.search.epochs=1",
+                ],
+                cwd=REPO,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        outputs = [p.communicate(timeout=400)[1] for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
+        assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
+        assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
+    assert "(chief)" in outputs[0] and "(worker)" in outputs[1]
+    # Synchronous training: both workers log the same all-reduced losses and rewards.
+    logged = [re.findall(r"(child step \d+/\d+: loss \S+|reward \S+)", out) for out in outputs]
+    assert logged[0] and logged[0] == logged[1]
+    assert _counters(workdir) == (_CHILD_STEPS, _CONTROLLER_STEPS, 1)
+    # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
+    assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]

@@ -25,6 +25,39 @@ def test_apply_clipped_gradients_applies_the_clipped_update():
     np.testing.assert_allclose(variable.numpy(), [-3.0, -4.0], rtol=1e-6)  # norm 5, not 50
 
 
+@pytest.mark.parametrize(
+    "shares,expected_norm,update",
+    [
+        # Each replica's share within the bound, the sum beyond it: the sum is clipped.
+        (([3.0, 0.0], [3.0, 0.0]), 6.0, [-5.0, 0.0]),
+        # Below the bound: the summed gradient is applied unchanged.
+        (([1.0, 0.0], [0.0, 2.0]), 5.0**0.5, [-1.0, -2.0]),
+    ],
+)
+def test_two_replicas_clip_and_apply_the_summed_gradient(
+    two_replica_strategy, shares, expected_norm, update
+):
+    strategy = two_replica_strategy
+    with strategy.scope():
+        variable = tf.Variable([0.0, 0.0])
+        optimizer = keras.optimizers.SGD(learning_rate=1.0)
+        optimizer.build([variable])
+
+    @tf.function
+    def step():
+        def replica():
+            index = tf.distribute.get_replica_context().replica_id_in_sync_group
+            grad = tf.gather(tf.constant(shares), index)
+            return training.apply_clipped_gradients(optimizer, [grad], [variable], 5.0)
+
+        return strategy.run(replica)
+
+    norms = strategy.experimental_local_results(step())
+    assert [float(n) for n in norms] == pytest.approx([expected_norm] * 2)
+    for copy in strategy.experimental_local_results(variable):
+        np.testing.assert_allclose(copy.numpy(), update, rtol=1e-6)
+
+
 def test_apply_clipped_gradients_keeps_small_gradients_and_fills_none():
     a, b = tf.Variable([1.0]), tf.Variable([2.0])
     optimizer = keras.optimizers.SGD(learning_rate=0.5)

@@ -23,7 +23,8 @@ class AuxHead(keras.layers.Layer):
         self.proj = keras.layers.Conv2D(128, 1, use_bias=False, name="proj")
         self.proj_norm = make_norm(search, "proj_bn")
         self.norm = make_norm(search, "bn")
-        self.dense = keras.layers.Dense(num_classes, name="logits")
+        # float32 logits under mixed precision (the loss and softmax want full precision).
+        self.dense = keras.layers.Dense(num_classes, name="logits", dtype="float32")
 
     def build(self, input_shape):
         height, width, channels = (int(d) for d in input_shape[1:])
@@ -58,7 +59,9 @@ class ClassifierHead(keras.layers.Layer):
         super().__init__(**kw)
         self.num_classes, self.keep_prob = num_classes, keep_prob
         self.dropout = keras.layers.Dropout(1.0 - keep_prob)
-        self.dense = keras.layers.Dense(num_classes, kernel_initializer="he_normal", name="logits")
+        self.dense = keras.layers.Dense(
+            num_classes, kernel_initializer="he_normal", name="logits", dtype="float32"
+        )
 
     def call(self, x, training=None):
         x = tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])

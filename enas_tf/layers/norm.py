@@ -12,9 +12,15 @@ def batch_stat_norm(x, gamma, beta, epsilon: float):
     The fused kernel (FusedBatchNormV3 and its gradient) in training mode normalises with the
     batch's mean and biased variance, like `tf.nn.moments` + `batch_normalization`, but as one
     op each way instead of ~10 small ones; XLA compiles it too.
+
+    Under mixed precision the statistics are computed in float32 (as Keras's own batch
+    normalisation does) and the result cast back to `x`'s dtype.
     """
-    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)
-    return y
+    f32 = lambda t: tf.cast(t, tf.float32)  # noqa: E731 (a no-op for float32 inputs)
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+        f32(x), f32(gamma), f32(beta), epsilon=epsilon, is_training=True
+    )
+    return tf.cast(y, x.dtype)
 
 
 class BatchStatNorm(keras.layers.Layer):

@@ -23,12 +23,18 @@ def make_norm(search: bool, name: str) -> keras.layers.Layer:
         over thousands of different architectures and mean nothing, and updating them would put
         state updates inside `tf.switch_case` branches; the supernet therefore always normalises
         with the statistics of the current batch (`BatchStatNorm`), as the original code did when
-        it scored children for the controller. Fixed children use standard Keras batch norm.
+        it scored children for the controller. Fixed children use Keras batch norm with
+        `synchronized=True`: under a multi-replica strategy the training statistics are those
+        of the global batch (all-reduced), as on one device, so every replica applies the
+        same moving-statistics update. Unsynchronised, each replica would move its own copy
+        towards its own shard's statistics (Keras creates them with aggregation NONE), the
+        copies would drift apart, and evaluation and checkpoints would depend on which
+        replica's copy they read. Under the default strategy the all-reduce is the identity.
       name: layer name.
     """
     if search:
         return BatchStatNorm(name=name)
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
 
 
 class ReluConvBN(keras.layers.Layer):

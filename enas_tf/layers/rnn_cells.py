@@ -130,9 +130,9 @@ class SharedRnnCell(keras.layers.Layer):
             index = tokens[1 + 2 * (node - 2)]
             inputs.append(index)
             acts.append(tokens[2 + 2 * (node - 2)])
-            node_weights.append(select_slice(self.w_nodes[node - 2], index))
+            node_weights.append(select_slice(_compute(self, self.w_nodes[node - 2]), index))
         mask = rnn_output_mask(tokens, self.num_nodes, self.output_mode)
-        return node_weights, inputs, acts, mask
+        return node_weights, inputs, acts, tf.cast(mask, self.compute_dtype)
 
     def step(self, x, h_prev, routing, masks=None):
         """One time step: returns `h_t` [B, H].
@@ -148,7 +148,8 @@ class SharedRnnCell(keras.layers.Layer):
             x, h_in = x * masks[0], h_prev * masks[1]
         else:
             h_in = h_prev
-        candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), self.w_first), 2, axis=1)
+        w_first = _compute(self, self.w_first)
+        candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), w_first), 2, axis=1)
         nodes = [_highway(h_prev, select_activation(candidate, acts[0], self.activations), gate)]
         for node in range(2, self.num_nodes + 1):
             source = select_slice(tf.stack(nodes), inputs[node - 2])
@@ -171,6 +172,15 @@ class SharedRnnCell(keras.layers.Layer):
             "init_range": self.init_range,
             "batch_norm_output": self.batch_norm_output,
         }
+
+
+def _compute(layer, variable):
+    """`variable` in the layer's compute dtype (bfloat16 under mixed precision).
+
+    `step` is called inside `tf.scan`, not through `Layer.__call__`, so Keras's automatic
+    casting of variables does not apply there.
+    """
+    return tf.cast(variable, layer.compute_dtype)
 
 
 def _highway(source, activated, gate_logits):
@@ -221,13 +231,15 @@ class FixedRnnCell(keras.layers.Layer):
             x, h_in = x * masks[0], h_prev * masks[1]
         else:
             h_in = h_prev
-        candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), self.w_first), 2, axis=1)
+        w_first = _compute(self, self.w_first)
+        candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), w_first), 2, axis=1)
         nodes = [_highway(h_prev, ACTIVATION_FNS[nodes_spec[0].activation](candidate), gate)]
         for node in range(2, self.arc.num_nodes + 1):
             spec = nodes_spec[node - 1]
             source = nodes[spec.prev - 1]
             source_in = source * masks[1] if masks is not None else source
-            candidate, gate = tf.split(tf.matmul(source_in, self.w_nodes[node - 2]), 2, axis=1)
+            w_node = _compute(self, self.w_nodes[node - 2])
+            candidate, gate = tf.split(tf.matmul(source_in, w_node), 2, axis=1)
             nodes.append(_highway(source, ACTIVATION_FNS[spec.activation](candidate), gate))
         return tf.add_n([nodes[k - 1] for k in self.output_nodes]) / len(self.output_nodes)
 

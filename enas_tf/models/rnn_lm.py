@@ -70,7 +70,8 @@ class _RnnLanguageModel(keras.layers.Layer):
         """A dropout mask (scaled by 1 / keep) of `shape`, or None when unused."""
         if not training or rate <= 0.0:
             return None
-        return keras.random.dropout(tf.ones(shape), rate, seed=self.seed_generator)
+        ones = tf.ones(shape, self.compute_dtype)
+        return keras.random.dropout(ones, rate, seed=self.seed_generator)
 
     def _cell_step(self, routing):
         raise NotImplementedError
@@ -93,19 +94,23 @@ class _RnnLanguageModel(keras.layers.Layer):
         state_mask = self._mask([batch, hidden], drop.recurrent, training)
         masks = None
         if input_mask is not None or state_mask is not None:
-            ones = tf.ones([batch, hidden])
+            ones = tf.ones([batch, hidden], self.compute_dtype)
             masks = (
                 input_mask if input_mask is not None else ones,
                 state_mask if state_mask is not None else ones,
             )
         step = self._cell_step(self._routing(arc), masks)
+        state = tf.cast(state, self.compute_dtype)
         outputs = tf.scan(lambda h, x_t: step(x_t, h), tf.transpose(x, [1, 0, 2]), state)
         outputs = tf.transpose(outputs, [1, 0, 2])  # [B, T, H]
         next_state = outputs[:, -1]
         mask = self._mask([batch, 1, hidden], drop.output, training)
         if mask is not None:
             outputs = outputs * mask
-        return self.embedding(outputs, reverse=True), next_state
+        logits = self.embedding(outputs, reverse=True)
+        # float32 out whatever the compute dtype (mixed_bfloat16 on TPU): the softmax and the
+        # carried state keep full precision.
+        return tf.cast(logits, tf.float32), tf.cast(next_state, tf.float32)
 
 
 class RnnSupernet(_RnnLanguageModel):

@@ -1,0 +1,129 @@
+"""Tests of enas_tf.replicas: which rows each replica gets, padding, chief-only writing."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from enas_tf import replicas
+from enas_tf.configs import ConfigError
+
+
+def _local(strategy, value):
+    return [t.numpy() for t in strategy.experimental_local_results(value)]
+
+
+def test_replica_r_gets_the_r_th_slice_of_every_global_batch(two_replica_strategy):
+    strategy = two_replica_strategy
+    ids = np.arange(24).reshape(6, 4)  # one global batch of 6 rows: 3 per replica
+
+    def make():
+        rows = tf.data.Dataset.from_tensor_slices((ids, ids * 10))
+        return rows.batch(6, drop_remainder=True).repeat(2)
+
+    batches = list(replicas.distribute_global_batches(strategy, make))
+    assert len(batches) == 2  # one element per global batch, as the steps consume them
+    for inputs, targets in batches:
+        np.testing.assert_array_equal(_local(strategy, inputs)[0], ids[:3])
+        np.testing.assert_array_equal(_local(strategy, inputs)[1], ids[3:])
+        np.testing.assert_array_equal(_local(strategy, targets)[1], ids[3:] * 10)
+
+
+def test_a_single_replica_gets_the_global_batch_unchanged():
+    strategy = tf.distribute.get_strategy()
+    make = lambda: tf.data.Dataset.from_tensor_slices(np.arange(8)).batch(4)  # noqa: E731
+    batches = [b.numpy().tolist() for b in replicas.distribute_global_batches(strategy, make)]
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_pad_final_batch_pads_with_zero_weights_and_static_shapes():
+    dataset = tf.data.Dataset.from_tensor_slices((np.ones([5, 2]), np.arange(5))).batch(2)
+    padded = list(replicas.pad_final_batch(dataset, 2))
+    assert [tuple(w.numpy()) for _, _, w in padded] == [(1, 1), (1, 1), (1, 0)]
+    assert padded[-1][1].numpy().tolist() == [4, 0]
+    spec = replicas.pad_final_batch(dataset, 2).element_spec
+    assert all(s.shape[0] == 2 for s in spec)
+
+
+def test_check_divisible_names_the_key_and_the_replica_count(two_replica_strategy):
+    replicas.check_divisible(16, two_replica_strategy, "search.batch_size")
+    with pytest.raises(ConfigError, match=r"config.search.batch_size=15 .* 2 replicas"):
+        replicas.check_divisible(15, two_replica_strategy, "search.batch_size")
+
+
+def test_pipeline_refuses_an_indivisible_batch_before_writing(tmp_path, monkeypatch):
+    from configs import tiny
+    from enas_tf import pipeline
+    from enas_tf import strategy as strategy_lib
+
+    config = tiny.get_config()
+    with config.unlocked():
+        config.search.eval_batch_size = 15
+    monkeypatch.setattr(
+        strategy_lib,
+        "create_strategy",
+        lambda tpu: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
+    )
+    workdir = tmp_path / "run"
+    with pytest.raises(ConfigError, match="search.eval_batch_size=15"):
+        pipeline.run(config, str(workdir))
+    assert not workdir.exists()
+
+
+def test_single_host_strategies_are_chief():
+    assert replicas.is_chief(tf.distribute.get_strategy())
+
+
+class _FakeResolver:
+    def __init__(self, task_type, task_id, cluster):
+        self.task_type, self.task_id, self._cluster = task_type, task_id, cluster
+
+    def cluster_spec(self):
+        return tf.train.ClusterSpec(self._cluster)
+
+
+class _FakeMultiWorker(tf.distribute.MultiWorkerMirroredStrategy):
+    """Only what `is_chief` reads; never initialised (no cluster is started)."""
+
+    def __init__(self, task_type, task_id, cluster):  # noqa: D107 (no super().__init__)
+        self._resolver = _FakeResolver(task_type, task_id, cluster)
+
+    @property
+    def cluster_resolver(self):
+        return self._resolver
+
+
+@pytest.mark.parametrize(
+    "task_type,task_id,cluster,chief",
+    [
+        ("worker", 0, {"worker": ["a:1", "b:1"]}, True),
+        ("worker", 1, {"worker": ["a:1", "b:1"]}, False),
+        ("chief", 0, {"chief": ["c:1"], "worker": ["a:1"]}, True),
+        ("worker", 0, {"chief": ["c:1"], "worker": ["a:1"]}, False),
+    ],
+)
+def test_is_chief_follows_tf_config_rules(task_type, task_id, cluster, chief):
+    assert replicas.is_chief(_FakeMultiWorker(task_type, task_id, cluster)) is chief
+
+
+def test_a_non_chief_saves_to_scratch_and_restores_from_the_chief(tmp_path):
+    directory = str(tmp_path / "ckpt")
+    variable = tf.Variable(3.0)
+    checkpoint = tf.train.Checkpoint(v=variable)
+    chief = replicas.CheckpointManager(checkpoint, directory, tf.distribute.get_strategy())
+    chief.save(checkpoint_number=7)
+    cluster = {"worker": ["a:1", "b:1"]}
+    worker = replicas.CheckpointManager(
+        checkpoint, directory, _FakeMultiWorker("worker", 1, cluster)
+    )
+    variable.assign(5.0)
+    worker.save(checkpoint_number=8)
+    assert sorted(os.listdir(directory)) == [
+        "checkpoint",
+        "ckpt-7.data-00000-of-00001",
+        "ckpt-7.index",
+    ]
+    assert worker.latest_checkpoint.endswith("ckpt-7")  # the chief's, not its own
+    checkpoint.restore(worker.latest_checkpoint)
+    assert float(variable) == 3.0
