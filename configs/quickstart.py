@@ -5,11 +5,11 @@ Command (what `python -m enas_tf.train` runs with no arguments):
     python -m enas_tf.train --config=configs/quickstart.py --workdir=runs/quickstart
 
 Expected: search -> derive -> retrain -> export finishes in about 6-7 minutes on 2 CPU cores
-(6 min 28 s measured after the scale-out rework, 3 min 29 s to 3 min 57 s before it; about 2.5
-minutes of it is tracing the supernet's multi-step loop, BUILD_NOTES.md) and writes
-runs/quickstart/export/1/, a SavedModel whose serving_default takes raw pixel values (0..255).
-The retrained cell reaches 24-69% test accuracy on the synthetic task (chance 10%;
-enas_tf/data/embedded.py; four runs, four different derived cells). At this budget the shared
+(6 min 28 s measured at the scale-out rework, 5 min 51 s just before it, 3 min 29 s to
+3 min 57 s at an earlier commit; about 2.5 minutes of it is tracing the supernet step,
+BUILD_NOTES.md) and writes runs/quickstart/export/1/, a SavedModel whose serving_default
+takes raw pixel values (0..255). The retrained cell reaches 24-69% test accuracy on the
+synthetic task (chance 10%; enas_tf/data/embedded.py; five runs, five different derived cells). At this budget the shared
 weights stay near chance under random arcs, so the search itself is not informative yet
 (BUILD_NOTES.md, gap 1): this run demonstrates the pipeline, it is not a benchmark. Rerunning
 the command resumes from the last checkpoint.
