@@ -9,10 +9,10 @@ Expected: search -> derive -> retrain -> export finishes in about 6-7 minutes on
 3 min 57 s at an earlier commit; about 2.5 minutes of it is tracing the supernet step,
 BUILD_NOTES.md) and writes runs/quickstart/export/1/, a SavedModel whose serving_default
 takes raw pixel values (0..255). The retrained cell reaches 24-69% test accuracy on the
-synthetic task (chance 10%; enas_tf/data/embedded.py; five runs, five different derived cells). At this budget the shared
-weights stay near chance under random arcs, so the search itself is not informative yet
-(BUILD_NOTES.md, gap 1): this run demonstrates the pipeline, it is not a benchmark. Rerunning
-the command resumes from the last checkpoint.
+synthetic task (chance 10%; enas_tf/data/embedded.py; five runs, five different derived
+cells). At this budget the shared weights stay near chance under random arcs, so the search
+itself is not informative yet (BUILD_NOTES.md, gap 1): this run demonstrates the pipeline, it
+is not a benchmark. Rerunning the command resumes from the last checkpoint.
 """
 
 from enas_tf import configs as config_lib
