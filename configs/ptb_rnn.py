@@ -25,19 +25,26 @@ perplexities are in BUILD_NOTES.md: a check of the set-up, not a result. Without
 `data.source` the full config stops at once with a message asking for the PTB directory (there
 is no PTB in TFDS); a directory without ptb.valid.txt needs the explicit, logged
 `--config.data.valid_from_train_tail=N`.
+
+Controller (`:controller=learnable`, the default): Adam 3.5e-3 instead of the paper's 3.5e-4,
+which had not moved the policy after 300 updates of a known, noise-free reward
+(`python bench/controller_learning.py --spaces=rnn`; BUILD_NOTES.md). The paper runs 2000
+controller updates per epoch for 150 epochs, where 3.5e-4 may be enough; not measured here.
+The paper's settings: `configs/ptb_rnn.py:controller=paper`.
 """
 
 from enas_tf import configs as config_lib
 
 
 def get_config(arg=None):
-    args = config_lib.parse_arg(arg, phase="search", runlocal=False)
+    args = config_lib.parse_arg(arg, phase="search", runlocal=False, controller="learnable")
     if args.phase not in ("search", "final"):
         raise config_lib.ConfigError(f"phase={args.phase!r}: must be 'search' or 'final'")
     c = config_lib.rnn_base_config()  # The paper's values; see enas_tf/configs.py.
     c.data.source = ""  # required: a directory with the PTB files (or 'embedded')
     if args.phase == "final":
         c.arc = "enas_ptb_paper"
+    config_lib.apply_controller_preset(c, args.controller)
     if args.runlocal:
         c.data.source = "embedded"
         c.log_every_steps = 20

@@ -4,15 +4,17 @@ Command (what `python -m enas_tf.train` runs with no arguments):
 
     python -m enas_tf.train --config=configs/quickstart.py --workdir=runs/quickstart
 
-Expected: search -> derive -> retrain -> export finishes in about 6-7 minutes on 2 CPU cores
-(6 min 28 s measured at the scale-out rework, 5 min 51 s just before it, 3 min 29 s to
-3 min 57 s at an earlier commit; about 2.5 minutes of it is tracing the supernet step,
-BUILD_NOTES.md) and writes runs/quickstart/export/1/, a SavedModel whose serving_default
-takes raw pixel values (0..255). The retrained cell reaches 24-69% test accuracy on the
-synthetic task (chance 10%; enas_tf/data/embedded.py; five runs, five different derived
-cells). At this budget the shared weights stay near chance under random arcs, so the search
-itself is not informative yet (BUILD_NOTES.md, gap 1): this run demonstrates the pipeline, it
-is not a benchmark. Rerunning the command resumes from the last checkpoint.
+Measured on 2 CPU cores (BUILD_NOTES.md, "Search that visibly works"): search -> derive ->
+retrain -> export in 6 min 20 s, about 2.5 min of it tracing the supernet step; writes
+runs/quickstart/export/1/ (a SavedModel whose serving_default takes raw pixel values 0..255),
+arc.json with its picture arc.png / arc.dot, and TensorBoard events with the policy heatmaps.
+Every controller phase ends with the policy-vs-random check; in that run the sampled children
+reached 0.22 valid accuracy after 6 epochs (chance 0.10), the policy was level with random in
+the per-epoch checks (+0.8 SE at epoch 6) and ahead of random in derive's check (0.260 +- 0.006
+vs 0.221 +- 0.014, +2.5 SE). The retrained derived cell reaches 100% test accuracy: on this
+embedded task (enas_tf/data/embedded.py) a fixed cell saturates, so the retrained accuracy
+does not separate architectures. Not yet met (issue #11): the 5-minute budget, children at 3x
+chance, the policy ahead in the search's own checks. Rerunning the command resumes.
 """
 
 from enas_tf import configs as config_lib
@@ -36,8 +38,10 @@ def get_config(arg=None):
     c.search.eval_batch_size = 100
     c.search.epochs = 6
     c.search.optimizer.t0 = 2
-    c.search.controller.train_steps = 10
-    c.search.controller.num_aggregate = 5
+    config_lib.apply_controller_preset(c, "learnable")
+    c.search.controller.train_steps = 20
+    c.search.controller.num_aggregate = 10
+    c.search.check.num_arcs = 20
 
     c.derive.num_candidates = 8
 

@@ -13,6 +13,33 @@ SPACES = ("micro", "macro", "rnn")
 JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+POLICIES = ("enas", "random")
+CONTROLLER_PRESETS = ("learnable", "paper")
+
+# Controller settings the configs users run start from (`:controller=learnable`, the default),
+# per space. Measured with bench/controller_learning.py (BUILD_NOTES, "Controller learning"):
+# with the paper's / original code's values the policy cannot concentrate on what it is
+# rewarded for at CPU budgets. micro: tanh 1.1 / op reduce 2.5 caps one op at 0.38 and the
+# saturated sep-conv bias (10 inside the tanh) pins two ops at the top (ceiling 0.25 for any
+# other op); macro and rnn: Adam 3.5e-4 (and macro's entropy weight 0.1, a bonus of 2-7
+# against a reward of at most 1) leave the policy where it started after 300 updates.
+LEARNABLE_CONTROLLER = {
+    "micro": dict(tanh_constant=2.5, op_tanh_reduce=1.0, op_bias_init=0.5),
+    "macro": dict(learning_rate=3.5e-3, entropy_weight=1e-4),
+    "rnn": dict(learning_rate=3.5e-3),
+}
+
+
+def apply_controller_preset(config, preset: str) -> None:
+    """Sets `search.controller` to the `learnable` settings or leaves the `paper` ones.
+
+    Raises:
+      ConfigError: for an unknown preset.
+    """
+    if preset not in CONTROLLER_PRESETS:
+        raise ConfigError(f"controller={preset!r}: must be one of {CONTROLLER_PRESETS}")
+    if preset == "learnable":
+        config.search.controller.update(LEARNABLE_CONTROLLER[config.space])
 
 
 class ConfigError(ValueError):
@@ -98,6 +125,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
         config.search.arc_sampling,
         f"must be one of {ARC_SAMPLING}",
     )
+    _require(
+        config.search.policy in POLICIES,
+        "search.policy",
+        config.search.policy,
+        f"must be one of {POLICIES} (random: the random-search baseline, no controller updates)",
+    )
+    check = config.search.check
+    _require(check.num_arcs >= 2, "search.check.num_arcs", check.num_arcs, "must be >= 2")
+    _require(check.num_batches >= 1, "search.check.num_batches", check.num_batches, "must be >= 1")
     _require(config.steps_per_loop >= 1, "steps_per_loop", config.steps_per_loop, "must be >= 1")
     _require(
         config.checkpoint_every_steps >= 0,
@@ -153,6 +189,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 
 def _validate_controller(ctrl) -> None:
+    _require(
+        ctrl.op_bias_init >= 0.0,
+        "search.controller.op_bias_init",
+        ctrl.op_bias_init,
+        "must be >= 0 (initial logit bias of the separable convolutions; 0 = none)",
+    )
     _require(
         ctrl.num_aggregate >= 1,
         "search.controller.num_aggregate",
@@ -292,6 +334,16 @@ def optimizer_section(*, lr_max, lr_min, t0=10, t_mul=2, momentum=0.9, l2=1e-4, 
     )
 
 
+def policy_section(**overrides) -> ml_collections.ConfigDict:
+    """`search.check`: the in-run policy-vs-random check (`enas_tf.search_check`).
+
+    num_arcs policy samples and num_arcs uniform arcs, each scored on the same num_batches
+    validation minibatches of `search.eval_batch_size`, after every controller phase and in
+    derive. Cost: 2 x num_arcs x num_batches supernet evaluations per check.
+    """
+    return ml_collections.ConfigDict(dict(dict(num_arcs=20, num_batches=1), **overrides))
+
+
 def base_config() -> ml_collections.ConfigDict:
     """Every key a run reads, with the paper's CIFAR-10 micro values as defaults.
 
@@ -323,6 +375,10 @@ def base_config() -> ml_collections.ConfigDict:
     )
 
     c.search = ml_collections.ConfigDict()
+    # enas: the controller samples the children and learns; random: the random-search baseline
+    # (uniform children, no controller updates, derive picks the best of uniform samples).
+    c.search.policy = "enas"
+    c.search.check = policy_section()
     # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
     # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.
     c.search.arc_sampling = "per_replica"
@@ -340,6 +396,10 @@ def base_config() -> ml_collections.ConfigDict:
             tanh_constant=1.10,
             op_tanh_reduce=2.5,
             temperature=0.0,  # 0 = none.
+            # Initial controller logit bias of the two separable convolutions (micro), inside
+            # the tanh. The original code's 10.0 saturates the tanh: that bias never learns and
+            # no other op can ever rise above the sep convs (BUILD_NOTES, controller learning).
+            op_bias_init=10.0,
             entropy_weight=1e-4,
             learning_rate=3.5e-3,
             baseline_decay=0.99,
@@ -393,6 +453,7 @@ def macro_base_config() -> ml_collections.ConfigDict:
     ctrl.tanh_constant = 2.5
     ctrl.op_tanh_reduce = 1.0
     ctrl.temperature = 5.0
+    ctrl.op_bias_init = 0.0  # the authors' macro controller has no op bias
     ctrl.entropy_weight = 0.1
     ctrl.learning_rate = 3.5e-4
     ctrl.train_steps = 50
@@ -429,6 +490,8 @@ def rnn_base_config() -> ml_collections.ConfigDict:
         dict(num_train_tokens=100_000, num_valid_tokens=10_000, num_test_tokens=10_000, seed=0)
     )
     c.search = ml_collections.ConfigDict()
+    c.search.policy = "enas"  # or "random": the random-search baseline (see base_config)
+    c.search.check = policy_section()
     # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
     # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.
     c.search.arc_sampling = "per_replica"
@@ -459,6 +522,7 @@ def rnn_base_config() -> ml_collections.ConfigDict:
             tanh_constant=2.5,
             op_tanh_reduce=1.0,
             temperature=5.0,
+            op_bias_init=0.0,  # unused: no separable convolutions in the rnn space
             entropy_weight=1e-4,
             learning_rate=3.5e-4,
             baseline_decay=0.99,

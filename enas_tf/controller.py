@@ -93,12 +93,18 @@ class PolicyOutput(NamedTuple):
         distribution; differentiable (callers stop the gradient when shaping the reward).
       skip_probs: float32 [S], P(skip = 1) of every Bernoulli decision in program order
         (S = 0 when the program has no `SkipChoice`); feeds `reinforce.skip_kl_penalty`.
+      choice_probs: float32 [U], the policy's probabilities at every decision of this pass, in
+        program order: the softmax over the `num_ops` / `num_candidates` outcomes of each
+        `OpChoice` / `IndexChoice`, and P(skip = 1) of each `SkipChoice` candidate. Averaged
+        over samples it estimates the marginal probability of every choice (the TensorBoard
+        policy heatmaps, `enas_tf.policy_pictures`).
     """
 
     tokens: tf.Tensor
     log_prob: tf.Tensor
     entropy: tf.Tensor
     skip_probs: tf.Tensor
+    choice_probs: tf.Tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +258,7 @@ class _Unroll:
         self.log_probs: list[tf.Tensor] = []
         self.entropies: list[tf.Tensor] = []
         self.skip_probs: list[tf.Tensor] = []
+        self.choice_probs: list[tf.Tensor] = []
 
 
 @keras.saving.register_keras_serializable(package="enas_tf")
@@ -382,6 +389,11 @@ class Controller(keras.layers.Layer):
     def num_tokens(self) -> int:
         """Length T of the token sequence the program emits."""
         return self._info.num_tokens
+
+    @property
+    def num_choice_probs(self) -> int:
+        """Length U of `PolicyOutput.choice_probs` (one entry per outcome of every decision)."""
+        return self._info.num_uniforms
 
     # ---------------------------------------------------------------------------- public API
 
@@ -556,6 +568,7 @@ class Controller(keras.layers.Layer):
         )
         token = self._choose(logits, uniforms, given)
         self._record(run, token, *_categorical_terms(logits, token, step.num_ops))
+        run.choice_probs.append(tf.nn.softmax(logits))
         run.inputs = tf.matmul(tf.one_hot([token], step.num_ops, dtype=tf.float32), w_emb)
 
     def _index_choice(
@@ -573,6 +586,7 @@ class Controller(keras.layers.Layer):
             logits = logits - step.distance_prior * tf.square(distance)
         token = self._choose(logits, uniforms, given)
         self._record(run, token, *_categorical_terms(logits, token, k))
+        run.choice_probs.append(tf.nn.softmax(logits))
         anchors = tf.concat(run.anchors[:k], axis=0)
         run.inputs = tf.matmul(tf.one_hot([token], k, dtype=tf.float32), anchors)
 
@@ -593,6 +607,7 @@ class Controller(keras.layers.Layer):
             bits = tf.cast(uniforms < probs, tf.int32)
         self._record(run, bits, *_bernoulli_terms(logits, bits))
         run.skip_probs.append(probs)
+        run.choice_probs.append(probs)
         selected = tf.cast(bits, tf.float32)[tf.newaxis]  # [1, k]
         total = tf.matmul(selected, tf.concat(run.anchors[:k], axis=0))
         inputs = total / tf.maximum(tf.reduce_sum(selected), 1.0)
@@ -608,4 +623,5 @@ class Controller(keras.layers.Layer):
             log_prob=tf.add_n(run.log_probs) if run.log_probs else zero,
             entropy=tf.add_n(run.entropies) if run.entropies else zero,
             skip_probs=tf.concat(run.skip_probs, 0) if run.skip_probs else tf.zeros([0]),
+            choice_probs=tf.concat(run.choice_probs, 0) if run.choice_probs else tf.zeros([0]),
         )

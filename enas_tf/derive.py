@@ -2,7 +2,14 @@
 
 Sample K arcs from the policy, score each on the same single validation minibatch with the
 shared weights, keep the best. All candidates and their scores go to `candidates.json`; the best
-to `arc.json` (the readable form plus the original code's integer strings).
+to `arc.json` (the readable form plus the original code's integer strings), drawn as `arc.png`
+and `arc.dot` beside it.
+
+Derive also runs the policy-vs-random check once more (`enas_tf.search_check`): K uniformly
+random arcs scored on the same minibatch with the same weights as the K candidates, so
+`candidates.json` says whether the candidates beat chance picks ("check"), next to the search's
+per-epoch checks ("search_checks"). Under `search.policy=random` the candidates themselves are
+uniform samples: random search with the shared weights as its evaluator.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import files, replicas
+from enas_tf import arc_pictures, files, replicas, search_check, search_reports
 from enas_tf.models import builders
 from enas_tf.spaces import arc_io
 
@@ -48,6 +55,8 @@ def derive(config, workdir: str, search):
         score = float(search.steps.evaluate_arc(batch, tokens))
         arc = builders.arc_from_tokens(config, list(key))
         candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
+    check = _check_against_random(config, search, batch, candidates, key_name)
+    logging.info("derive check: %s", check.summary())
     sign = -1.0 if task.higher_is_better else 1.0
     candidates.sort(key=lambda c: sign * c[key_name])
     best = candidates[0]["arc"]
@@ -58,6 +67,9 @@ def derive(config, workdir: str, search):
         {
             "scored_on": f"one validation minibatch of {config.search.eval_batch_size} examples",
             "search_epochs": int(search.state.epoch.numpy()),
+            "policy": config.search.policy,
+            "check": check.to_json(),
+            "search_checks": search_reports.read_checks(workdir),
             "candidates": [
                 {
                     "rank": rank,
@@ -70,6 +82,7 @@ def derive(config, workdir: str, search):
         },
     )
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
+    _draw(config, workdir, search, best)
     logging.info(
         "derive: best of %d sampled arcs has valid-minibatch %s %.4g: %s -> %s",
         len(candidates),
@@ -79,3 +92,33 @@ def derive(config, workdir: str, search):
         os.path.join(workdir, "arc.json"),
     )
     return best
+
+
+def _check_against_random(config, search, batch, candidates, key_name):
+    """The candidates' scores against as many uniform arcs on the same minibatch."""
+    uniform = tf.random.Generator.from_seed(config.seed * 1_000_003 + 7)
+    tokens = [
+        search.steps.sample_uniform(uniform.make_seeds(1)[:, 0]) for _ in range(len(candidates))
+    ]
+    random = search_check.score_arcs(search.steps.evaluate_arc, [batch], tokens)
+    policy = search_check.ArcScores(tuple(c[key_name] for c in candidates))
+    with_policy = config.search.policy != "random"
+    return search_check.CheckResult(
+        search.task.metric,
+        search.task.higher_is_better,
+        f"the derive minibatch of {config.search.eval_batch_size}",
+        random,
+        policy=policy if with_policy else None,
+    )
+
+
+def _draw(config, workdir, search, arc) -> None:
+    """`arc.png` and `arc.dot` beside arc.json, and the picture in TensorBoard (valid/)."""
+    output = config.retrain.model.output if config.space == "rnn" else "loose_ends"
+    png, dot = arc_pictures.save_arc_pictures(arc, workdir, output_mode=output)
+    step = int(search.state.child_step.numpy())
+    with search.writers.as_default("valid", step):
+        tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output))
+    search.writers.text("valid", step, "derived_arc", builders.arc_markdown(arc))
+    search.writers.flush()
+    logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)

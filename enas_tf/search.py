@@ -33,9 +33,11 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import reinforce, replicas, summaries, training
+from enas_tf import reinforce, replicas, search_check, search_reports, summaries, training
 from enas_tf.controller import Controller
+from enas_tf.controller_training import ControllerTrainer
 from enas_tf.models import builders
+from enas_tf.random_policy import UniformPolicy
 from enas_tf.training import checkpoint_due, train_chunk
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
@@ -128,11 +130,29 @@ class SearchSteps:
         self.config, self.strategy, self.state, self.task = config, strategy, state, task
         self.global_batch = config.search.batch_size
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        self.uniform = UniformPolicy(state.controller.program)
         self.child_replica_step = compile_step(self._child_replica_step)
-        self.reward_replica_step = compile_step(self._reward_replica_step)
         self.train_child = tf.function(self._train_child)
-        self.train_controller = tf.function(self._train_controller)
+        self.controller_trainer = ControllerTrainer(
+            config.search.controller,
+            strategy,
+            controller=state.controller,
+            optimizer=state.controller_optimizer,
+            baseline=state.baseline,
+            controller_step=state.controller_step,
+            generator=state.generator,
+            score_fn=lambda batch, tokens: task.score(state.supernet, batch, tokens),
+            reward_fn=task.reward,
+            replica_seed=self._replica_seed,
+            score_name=task.metric,
+            jit_compile=jit_compile,
+        )
+        self.train_controller = self.controller_trainer.train
         self.evaluate_arc = tf.function(self._evaluate_arc)
+        # Sampling outside the training loops (checks, derive): one trace each.
+        self.sample_policy = tf.function(state.controller.sample_with_details)
+        self.sample_uniform = tf.function(self.uniform.sample)
+        self._sample_policy_arc = tf.function(self._policy_arc)
 
     def _replica_seed(self, seed):
         """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
@@ -142,9 +162,15 @@ class SearchSteps:
         return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
 
     # Child phase -------------------------------------------------------------------------
+    def _child_arc(self, seed):
+        """The child this replica trains: a policy sample, or uniform under policy=random."""
+        if self.config.search.policy == "random":
+            return self.uniform.sample(self._replica_seed(seed))
+        return self.state.controller.sample(self._replica_seed(seed))[0]
+
     def _child_replica_step(self, seed, batch):
         state, search = self.state, self.config.search
-        tokens, _, _ = state.controller.sample(self._replica_seed(seed))
+        tokens = self._child_arc(seed)
         variables = state.supernet.trainable_variables
         num_replicas = self.strategy.num_replicas_in_sync
         with tf.GradientTape() as tape:
@@ -177,69 +203,6 @@ class SearchSteps:
         # The raw sums let the caller combine several calls into one log line.
         return {**metrics, "grad_norm": grad_norm, "_loss_sum": total_loss, "_extra": extra_sum}
 
-    # Controller phase --------------------------------------------------------------------
-    def _reward_replica_step(self, seed, batch):
-        """One sampled arc per replica: its reward on a validation minibatch and its gradient.
-
-        The baseline moves once per sampled group, towards the mean reward of all replicas'
-        arcs (all-gathered, so every replica computes the same new baseline); each arc's
-        advantage is its own reward minus that baseline.
-        """
-        state, ctrl = self.state, self.config.search.controller
-        variables = state.controller.trainable_variables
-        context = tf.distribute.get_replica_context()
-        with tf.GradientTape() as tape:
-            policy = state.controller.sample_with_details(self._replica_seed(seed))
-            tokens, log_prob, entropy = policy.tokens, policy.log_prob, policy.entropy
-            with tape.stop_recording():
-                score = self.task.score(state.supernet, batch, tokens)
-            reward = reinforce.shaped_reward(self.task.reward(score), entropy, ctrl.entropy_weight)
-            # The original code moves the baseline towards the reward before the advantage.
-            rewards = context.all_gather(tf.reshape(reward, [1]), axis=0)
-            baseline = reinforce.update_baseline(
-                state.baseline, tf.reduce_mean(rewards), ctrl.baseline_decay
-            )
-            loss = reinforce.reinforce_loss(log_prob, reward, baseline)
-            if ctrl.skip_weight and policy.skip_probs.shape[0]:  # macro space only
-                loss += ctrl.skip_weight * reinforce.skip_kl_penalty(
-                    policy.skip_probs, ctrl.skip_target
-                )
-        grads = tape.gradient(loss, variables)
-        return grads, baseline, tf.stack([reward, score, entropy, loss]), tokens
-
-    def _train_controller(self, iterator, num_steps):
-        """`num_steps` controller updates, each averaging `num_aggregate` x replicas arcs."""
-        state, strategy = self.state, self.strategy
-        num_aggregate = self.config.search.controller.num_aggregate
-        variables = state.controller.trainable_variables
-        totals = tf.zeros([4], tf.float32)  # reward, score, entropy, loss
-        for _ in tf.range(num_steps):
-            # Loop state is explicit tensors created before the loop (autograph loop variables).
-            summed = [tf.zeros_like(v) for v in variables]
-            for _ in tf.range(num_aggregate):
-                batch = next(iterator)
-                seed = state.generator.make_seeds(1)[:, 0]
-                grads, baseline, values, _ = strategy.run(
-                    self.reward_replica_step, args=(seed, batch)
-                )
-                # Every replica computed the same baseline; MEAN just makes it one value.
-                state.baseline.assign(strategy.reduce("MEAN", baseline, axis=None))
-                grads = [strategy.reduce("MEAN", g, axis=None) for g in grads]
-                summed = [s + g for s, g in zip(summed, grads, strict=True)]
-                totals = totals + strategy.reduce("MEAN", values, axis=None)
-            state.controller_optimizer.apply_gradients(
-                zip([s / num_aggregate for s in summed], variables, strict=True)
-            )
-            state.controller_step.assign_add(1)
-        means = totals / tf.cast(num_steps * num_aggregate, tf.float32)
-        return {
-            "reward": means[0],
-            self.task.metric: means[1],
-            "entropy": means[2],
-            "loss": means[3],
-            "baseline": tf.identity(state.baseline),
-        }
-
     def _evaluate_arc(self, batch, tokens):
         """The task's score (accuracy or perplexity) of one arc on one validation minibatch."""
 
@@ -250,8 +213,14 @@ class SearchSteps:
         return self.strategy.reduce("MEAN", score, axis=None)
 
     def sample_arc(self, seed):
-        tokens, log_prob, entropy = self.state.controller.sample(seed)
-        return tokens, log_prob, entropy
+        """(tokens, log_prob, entropy) of a policy sample; uniform tokens under policy=random."""
+        if self.config.search.policy == "random":
+            tokens = self.sample_uniform(seed)
+            return tokens, tf.constant(0.0), tf.constant(0.0)
+        return self._sample_policy_arc(seed)
+
+    def _policy_arc(self, seed):
+        return self.state.controller.sample(seed)
 
 
 def _distribute(strategy, make_dataset):
@@ -400,22 +369,31 @@ class Search:
         self.writers.scalars("train", step, {f"child/{k}": v for k, v in metrics.items()})
 
     def _controller_phase(self, epoch: int) -> None:
+        """The epoch's controller updates (none under policy=random), then the check."""
         state, ctrl = self.state, self.config.search.controller
         done = int(state.controller_step.numpy()) - epoch * ctrl.train_steps
+        if self.config.search.policy == "random":
+            done = ctrl.train_steps  # The random-search baseline never updates a controller.
         # The validation minibatches of epoch e are a pure function of (seed, e): a resumed
         # phase skips those its finished updates used.
         iterator = self._valid_iterator(
             self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
         )
-        step = int(state.child_step.numpy())
         stats = None
         while done < ctrl.train_steps:
             chunk = train_chunk(self.config, done, ctrl.train_steps)
             values = self.steps.train_controller(iterator, tf.constant(chunk))
             stats = {k: float(v) for k, v in values.items()}
             done += chunk
+            # Per call (per update at steps_per_loop=1): reward, baseline and entropy curves.
+            self.writers.scalars(
+                "train",
+                int(state.controller_step.numpy()),
+                {f"controller_update/{k}": v for k, v in stats.items()},
+            )
             if checkpoint_due(self.config, done, ctrl.train_steps):
                 self._save()
+        step = int(state.child_step.numpy())
         if stats is not None:
             logging.info(
                 "search epoch %d/%d controller step %d: reward %.4f (valid %s %.4g) baseline "
@@ -431,16 +409,34 @@ class Search:
                 stats["loss"],
             )
             self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
-        # Monitoring: a freshly sampled child on a validation minibatch (never the test set).
-        tokens, _, _ = self.steps.sample_arc(state.generator.make_seeds(1)[:, 0])
-        score = float(self.steps.evaluate_arc(next(iterator), tokens))
-        arc = builders.arc_from_tokens(self.config, [int(t) for t in tokens.numpy()])
-        logging.info(
-            "search epoch %d: sampled child valid %s %.4g, arc %s",
-            epoch + 1,
-            self.task.metric,
-            score,
-            builders.describe_arc(arc),
+        self.run_check(epoch)
+
+    def check_batches(self, shuffle_seed: int):
+        """The `search.check.num_batches` validation minibatches every arc of a check sees."""
+        iterator = self._valid_iterator(shuffle_seed)
+        return [next(iterator) for _ in range(self.config.search.check.num_batches)]
+
+    def run_check(self, epoch: int) -> search_check.CheckResult:
+        """Policy samples vs uniform arcs on the same validation data (`enas_tf.search_check`).
+
+        Logged, written to TensorBoard (`check/*`, the policy heatmaps) and appended to
+        `search/checks.json` (`enas_tf.search_reports`); never touches the test split.
+        """
+        config, check = self.config, self.config.search.check
+        batches = self.check_batches(config.seed * 7919 + 104729)
+        result = search_check.policy_vs_random(
+            self.steps,
+            batches,
+            num_arcs=check.num_arcs,
+            policy_seed=config.seed * 1_000_003 + epoch + 1,
+            random_seed=config.seed * 1_000_003,
+            with_policy=config.search.policy != "random",
+            data=_batches_text(check.num_batches, config.search.eval_batch_size),
         )
-        self.writers.scalars("valid", step, {f"sampled_child/{self.task.metric}": score})
-        self.writers.text("valid", step, "sampled_arc", builders.arc_markdown(arc))
+        search_reports.report_check(self, epoch, result)
+        return result
+
+
+def _batches_text(num_batches: int, batch_size: int) -> str:
+    plural = "es" if num_batches > 1 else ""
+    return f"{num_batches} validation minibatch{plural} of {batch_size}"

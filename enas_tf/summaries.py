@@ -33,6 +33,10 @@ class Writers:
         with self._writer(name).as_default(step=step):
             tf.summary.text(tag, value)
 
+    def as_default(self, name: str, step: int):
+        """Context for other `tf.summary` calls (images, histograms) into `workdir/name`."""
+        return self._writer(name).as_default(step=step)
+
     def flush(self) -> None:
         for writer in self._writers.values():
             writer.flush()

@@ -71,7 +71,7 @@ def test_cifar10_micro_has_the_paper_settings():
 
 
 def test_cifar10_macro_has_the_paper_settings():
-    config = _load("cifar10_macro.py")
+    config = _load("cifar10_macro.py", "controller=paper")
     model = config.search.model
     assert (model.num_layers, model.filters, model.ops) == (12, 36, "all")
     assert config.search.epochs == 310 and config.search.batch_size == 128
@@ -87,6 +87,37 @@ def test_cifar10_macro_has_the_paper_settings():
     assert _load("cifar10_macro.py", "runlocal").data.source == "embedded"
     # Keys of the micro space do not exist in a macro config (no silent no-op overrides).
     assert "num_nodes" not in model and "drop_path_keep_prob" not in config.retrain
+
+
+@pytest.mark.parametrize(
+    "name, learnable",
+    [
+        ("cifar10_micro.py", dict(tanh_constant=2.5, op_tanh_reduce=1.0, op_bias_init=0.5)),
+        ("cifar10_macro.py", dict(learning_rate=3.5e-3, entropy_weight=1e-4)),
+        ("ptb_rnn.py", dict(learning_rate=3.5e-3)),
+    ],
+)
+def test_configs_run_a_learnable_controller_with_the_paper_one_override_away(name, learnable):
+    # bench/controller_learning.py: the paper's controller settings cannot concentrate the
+    # policy at CPU budgets, so the configs default to ones that can (BUILD_NOTES).
+    default, paper = _load(name), _load(name, "controller=paper")
+    for key, value in learnable.items():
+        assert default.search.controller[key] == value, key
+        assert paper.search.controller[key] != value, key
+    with pytest.raises(config_lib.ConfigError, match="controller='best'"):
+        _load(name, "controller=best")
+
+
+def test_search_policy_and_check_are_validated():
+    config = _load("tiny.py")
+    config.unlock()
+    config.search.policy = "greedy"
+    with pytest.raises(config_lib.ConfigError, match="search.policy='greedy'"):
+        config_lib.validate(config)
+    config.search.policy = "random"
+    config.search.check.num_arcs = 1
+    with pytest.raises(config_lib.ConfigError, match="search.check.num_arcs=1"):
+        config_lib.validate(config)
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,51 @@ def test_pipeline_writes_every_stage_output(finished_run):
     assert {"sampled_child/accuracy", "sampled_arc"} <= _tags(os.path.join(workdir, "valid"))
 
 
+def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
+    config, workdir, _ = finished_run
+    checks = json.load(open(os.path.join(workdir, "search", "checks.json")))
+    assert [c["epoch"] for c in checks] == list(range(1, config.search.epochs + 1))
+    for check in checks:
+        for kind in ("policy", "random"):
+            assert len(check[kind]["scores"]) == config.search.check.num_arcs
+            assert check[kind]["mean"] == pytest.approx(np.mean(check[kind]["scores"]))
+        assert "vs random" in check["summary"]
+    derived = json.load(open(os.path.join(workdir, "candidates.json")))
+    assert derived["search_checks"] == checks
+    n = len(derived["candidates"])
+    # The check's policy scores are the candidates' (in sampling order, the file sorts them).
+    assert sorted(derived["check"]["policy"]["scores"]) == sorted(
+        c["valid_accuracy"] for c in derived["candidates"]
+    )
+    assert len(derived["check"]["random"]["scores"]) == n
+    valid = _tags(os.path.join(workdir, "valid"))
+    assert {"check/policy_mean", "check/random_mean", "check/policy_minus_random_in_se"} <= valid
+    assert "derived_arc" in valid and any(t.startswith("policy/") for t in valid)
+    assert "controller_update/reward" in _tags(os.path.join(workdir, "train"))
+    with open(os.path.join(workdir, "arc.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert open(os.path.join(workdir, "arc.dot")).read().startswith("digraph")
+
+
+@pytest.mark.parametrize("space", ["micro", "macro", "rnn"])
+def test_random_search_baseline_runs_the_whole_pipeline(space, tmp_path):
+    config = tiny.get_config(f"space={space}")
+    config.unlock()
+    config.search.policy = "random"
+    config.search.check.num_arcs = 3
+    config.lock()
+    workdir = str(tmp_path / "random")
+    outputs = pipeline.run(config, workdir)
+    assert os.path.isdir(outputs["export"])
+    checks = json.load(open(os.path.join(workdir, "search", "checks.json")))
+    assert len(checks) == config.search.epochs
+    assert all(c["policy"] is None and len(c["random"]["scores"]) == 3 for c in checks)
+    derived = json.load(open(os.path.join(workdir, "candidates.json")))
+    assert derived["policy"] == "random" and derived["check"]["policy"] is None
+    # No controller update ran: nothing to log under controller/.
+    assert not any(t.startswith("controller") for t in _tags(os.path.join(workdir, "train")))
+
+
 def test_exported_graph_has_no_case_ops_and_no_xla(finished_run):
     _, _, outputs = finished_run
     proto = saved_model_pb2.SavedModel()

@@ -39,7 +39,9 @@ def decision_program(config) -> tuple:
             else step
             for step in rnn.decision_program(model.num_nodes)
         )
-    return micro.decision_program(model.num_nodes)
+    return micro.decision_program(
+        model.num_nodes, sep_conv_bias=config.search.controller.op_bias_init
+    )
 
 
 def lm_dropout(model_config) -> LmDropout:

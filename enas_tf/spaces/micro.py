@@ -590,16 +590,21 @@ def paper_search_space_size(num_nodes: int) -> int:
     return (NUM_OPS * math.factorial(num_nodes)) ** 4
 
 
-def decision_program(num_nodes: int) -> tuple[decisions.DecisionStep, ...]:
+def decision_program(
+    num_nodes: int, sep_conv_bias: float = OP_BIAS_INIT[0]
+) -> tuple[decisions.DecisionStep, ...]:
     """The controller's program for the micro space; its tokens are `MicroArc.to_tokens()`.
 
     Per cell (normal, then reduction after a `ResetAnchors` so it attends only to its own nodes):
     two anchor steps stand for the cell inputs, then each computed node k makes its four
     decisions (index among the k nodes before it, op, index, op) and pushes its own anchor, so
     node k's `IndexChoice(k)` sees exactly the anchors of nodes 0..k-1. Both cells share one op
-    table ("micro_op"), as in the paper, initialised with `OP_BIAS_INIT`.
+    table ("micro_op"), as in the paper, its logit bias initialised to `sep_conv_bias` for the
+    two separable convolutions and 0 for the others (`OP_BIAS_INIT`, the original code's
+    10.0, by default; 0 gives no op table bias at all).
     """
     num_nodes = _check_num_nodes(num_nodes)
+    bias = (float(sep_conv_bias),) * 2 + (0.0,) * (NUM_OPS - 2) if sep_conv_bias else None
     steps: list[decisions.DecisionStep] = []
     for c, _ in enumerate(CELLS):
         if c > 0:
@@ -608,7 +613,7 @@ def decision_program(num_nodes: int) -> tuple[decisions.DecisionStep, ...]:
         for k in range(NUM_CELL_INPUTS, num_nodes + NUM_CELL_INPUTS):
             for _ in range(2):
                 steps.append(decisions.IndexChoice(k))
-                steps.append(decisions.OpChoice(NUM_OPS, group="micro_op", bias_init=OP_BIAS_INIT))
+                steps.append(decisions.OpChoice(NUM_OPS, group="micro_op", bias_init=bias))
             steps.append(decisions.AnchorStep())
     return tuple(steps)
 

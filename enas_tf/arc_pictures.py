@@ -1,0 +1,400 @@
+"""Pictures of architectures: Graphviz DOT text and PNG drawings made with matplotlib alone.
+
+arc.json says exactly what was found but is hard to read; a picture is what a person checks
+first. Graphviz renders DOT best but is a system binary, so the PNG is drawn by matplotlib's Agg
+backend (a pip package) with a small layered layout of our own, and the DOT text is written next
+to it. Both come from one intermediate graph per arc, so they show the same nodes and edges:
+
+* micro: one cluster per cell; the inputs c_{k-2}, c_{k-1}, an "add" node per computed node with
+  an op-labelled edge from each operand, and the loose ends concatenated into the output.
+* macro: the chain stem -> layer 1 -> ... -> layer L labelled with the ops, skip edges (dashed in
+  DOT, coloured arcs in the PNG) and the pooling steps. The arc does not store where the network
+  pools; `enas_tf.models.macro.macro_pool_after` places the steps by the number of layers alone
+  (after layers L//3 and 2L//3) and `_pool_after` repeats that rule (a test checks they agree)
+  so drawing never imports TensorFlow. A pooling step halves every output so far, so skip edges
+  that cross it carry reduced maps.
+* rnn: x_t and h_{t-1} feed node 1; node j -> node l is labelled with node l's activation; the
+  averaged nodes (`RnnArc.output_nodes(output_mode)`) feed h_t.
+
+matplotlib is imported inside the drawing functions, so `import enas_tf.arc_pictures` stays
+cheap; no pyplot, so no global backend state is touched.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from enas_tf.spaces import macro, micro, rnn
+
+_COLOURS = {"input": "#cfe2f3", "op": "#fff2cc", "output": "#d9ead3", "pool": "#e6e6e6"}
+_BOX_H = 0.6  # node box height, in data units (widths follow the labels)
+_BOX_STYLE = dict(boxstyle="round,pad=0,rounding_size=0.12", edgecolor="#555555", zorder=2)
+_LABEL_BOX = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="#bbbbbb")
+_LABEL_STYLE = dict(ha="center", va="center", fontsize=7, zorder=4, bbox=_LABEL_BOX)
+_GAP, _VGAP = 0.4, 0.25  # between neighbouring ranks / items of one rank, in data units
+_DY = 1.0  # between macro layers
+_ARC_RAD = 0.45  # curvature of the macro skip arcs
+_SKIP_STYLE = dict(mutation_scale=7, linewidth=0.8, alpha=0.8)
+_INCH = 0.75  # inches per data unit: keeps the 8-point labels inside their boxes at any size
+_DPI = 100
+_MAX_INCHES = 60.0  # about 6000 pixels: no arc of the configs comes close
+
+
+# The intermediate graph both pictures are made from. Nodes are listed in topological order;
+# `kind` is a key of _COLOURS; `cluster` names the micro cell (empty elsewhere); `clusters` maps
+# cluster -> title (empty: one panel, titled `title`).
+_Node = collections.namedtuple("_Node", "id label kind cluster", defaults=("",))
+_Edge = collections.namedtuple("_Edge", "src dst label dashed", defaults=("", False))
+_Graph = collections.namedtuple("_Graph", "nodes edges clusters title")
+
+
+def _pool_after(num_layers: int) -> tuple[int, ...]:
+    """`enas_tf.models.macro.macro_pool_after` without importing TensorFlow (module docstring)."""
+    distance = num_layers // 3
+    return (distance, 2 * distance) if distance >= 1 else ()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _micro_graph(arc: micro.MicroArc) -> _Graph:
+    nodes, edges, clusters = [], [], {}
+    for name, cell in arc.cells():
+        stride = " (ops on c_{k-2}, c_{k-1} at stride 2)" if name == "reduction" else ""
+        clusters[name] = f"{name} cell{stride}"
+        nodes += [_Node(f"{name}_{i}", f"c_{{k-{2 - i}}}", "input", name) for i in (0, 1)]
+        for k, node in enumerate(cell.nodes, start=micro.NUM_CELL_INPUTS):
+            nodes.append(_Node(f"{name}_{k}", f"node {k}\nadd", "op", name))
+            edges.append(_Edge(f"{name}_{node.input_a}", f"{name}_{k}", node.op_a))
+            edges.append(_Edge(f"{name}_{node.input_b}", f"{name}_{k}", node.op_b))
+        nodes.append(_Node(f"{name}_concat", "concat", "output", name))
+        edges += [_Edge(f"{name}_{k}", f"{name}_concat") for k in cell.loose_ends()]
+    title = f"micro arc, {_count(arc.num_nodes, 'node')} per cell"
+    return _Graph(tuple(nodes), tuple(edges), clusters, title)
+
+
+def _macro_graph(arc: macro.MacroArc) -> _Graph:
+    nodes, edges = [_Node("layer_0", "stem\nconv_3x3", "input")], []
+    pools = _pool_after(arc.num_layers)
+    previous = "layer_0"
+    for number, layer in enumerate(arc.layers, start=1):
+        nodes.append(_Node(f"layer_{number}", f"layer {number}\n{layer.op}", "op"))
+        edges.append(_Edge(previous, f"layer_{number}"))
+        edges += [_Edge(f"layer_{j}", f"layer_{number}", dashed=True) for j in layer.skip_sources()]
+        previous = f"layer_{number}"
+        if number in pools:
+            nodes.append(_Node(f"pool_{number}", "pooling step\nhalf resolution", "pool"))
+            edges.append(_Edge(previous, f"pool_{number}"))
+            previous = f"pool_{number}"
+    skips = sum(len(layer.skip_sources()) for layer in arc.layers)
+    title = f"macro arc, {_count(arc.num_layers, 'layer')}, {_count(skips, 'skip connection')}"
+    return _Graph(tuple(nodes), tuple(edges), {}, title)
+
+
+def _rnn_graph(arc: rnn.RnnArc, output_mode: str) -> _Graph:
+    outputs = arc.output_nodes(output_mode)  # raises ArcError for an unknown mode
+    nodes = [_Node("x_t", "x_t", "input"), _Node("h_prev", "h_{t-1}", "input")]
+    first = arc.nodes[0].activation
+    edges = [_Edge("x_t", "node_1", first), _Edge("h_prev", "node_1", first)]
+    for number, node in enumerate(arc.nodes, start=1):
+        nodes.append(_Node(f"node_{number}", f"node {number}", "op"))
+        if number > 1:
+            edges.append(_Edge(f"node_{node.prev}", f"node_{number}", node.activation))
+    nodes.append(_Node("h_t", "h_t\nmean", "output"))
+    edges += [_Edge(f"node_{number}", "h_t") for number in outputs]
+    mean = f"node{'s' * (len(outputs) > 1)} {', '.join(map(str, outputs))}"
+    title = f"rnn cell, {_count(arc.num_nodes, 'node')}, h_t = mean of {mean}"
+    return _Graph(tuple(nodes), tuple(edges), {}, title)
+
+
+def _graph(arc: Any, output_mode: str) -> _Graph:
+    for kind, build in ((micro.MicroArc, _micro_graph), (macro.MacroArc, _macro_graph)):
+        if isinstance(arc, kind):
+            return build(arc)
+    if isinstance(arc, rnn.RnnArc):
+        return _rnn_graph(arc, output_mode)
+    raise TypeError(f"cannot draw a {type(arc).__name__}: expected a MicroArc, MacroArc or RnnArc")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def arc_to_dot(arc: Any, *, output_mode: str = "loose_ends") -> str:
+    """The arc as a Graphviz digraph (`dot -Tpng arc.dot -o arc.png` renders it).
+
+    Args:
+      arc: a `MicroArc`, `MacroArc` or `RnnArc`.
+      output_mode: rnn only, which nodes h_t averages ("loose_ends" or "all_but_first").
+
+    Raises:
+      TypeError: `arc` is none of the three arc types.
+    """
+    graph = _graph(arc, output_mode)
+    rankdir = "TB" if isinstance(arc, macro.MacroArc) else "LR"
+    lines = [
+        "digraph arc {",
+        f"  label={_quote(graph.title)}; labelloc=t; rankdir={rankdir};",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+
+    def node_line(node: _Node, indent: str) -> str:
+        fill = _quote(_COLOURS[node.kind])
+        return f"{indent}{node.id} [label={_quote(node.label)}, fillcolor={fill}];"
+
+    def edge_line(edge: _Edge, indent: str) -> str:
+        attrs = [f"label={_quote(edge.label)}"] if edge.label else []
+        attrs += ["style=dashed", "constraint=false"] if edge.dashed else []
+        return f"{indent}{edge.src} -> {edge.dst}" + (f" [{', '.join(attrs)}];" if attrs else ";")
+
+    cluster_of = {node.id: node.cluster for node in graph.nodes}
+    for cluster, title in graph.clusters.items():
+        lines += [f"  subgraph cluster_{cluster} {{", f"    label={_quote(title)};"]
+        lines += [node_line(n, "    ") for n in graph.nodes if n.cluster == cluster]
+        lines += [edge_line(e, "    ") for e in graph.edges if cluster_of[e.src] == cluster]
+        lines.append("  }")
+    lines += [node_line(n, "  ") for n in graph.nodes if not n.cluster]
+    lines += [edge_line(e, "  ") for e in graph.edges if not cluster_of[e.src]]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def _box_width(label: str, font_units: float = 0.085, pad: float = 0.4) -> float:
+    """Width in data units of a box holding `label` (about 0.085 units per 8-point character)."""
+    return max(len(line) for line in label.split("\n")) * font_units + pad
+
+
+# Where everything goes: `boxes` maps node id -> (x, y, width); per edge, `paths` holds the
+# points from source to destination and `labels` the label's centre (None: unlabelled);
+# `extent` is (x0, x1, y0, y1) of the box centres, in data units.
+_Layout = collections.namedtuple("_Layout", "boxes paths labels extent")
+
+
+def _layered_layout(nodes: list[_Node], edges: list[_Edge]) -> _Layout:
+    """A small Sugiyama layout: rank = 2 x topological depth, y spread within each rank.
+
+    An edge spanning several ranks gets a placeholder in each rank in between (its label's box
+    in the rank just before its destination), so no edge is drawn through another node's box.
+    Within a rank, items are ordered by the mean position of their neighbours (barycentre
+    sweeps left to right, right to left, left to right), which untangles these small DAGs.
+    """
+    preds = {node.id: [edge.src for edge in edges if edge.dst == node.id] for node in nodes}
+    rank: dict[Any, int] = {}
+    for node in nodes:  # topological order
+        rank[node.id] = 2 + max((rank[p] for p in preds[node.id]), default=-2)
+    size = {node.id: (_box_width(node.label), _BOX_H) for node in nodes}
+    chains, links = [], []
+    for i, edge in enumerate(edges):
+        chain = [edge.src] + [(i, r) for r in range(rank[edge.src] + 1, rank[edge.dst])]
+        chains.append(chain + [edge.dst])
+        for key in chain[1:]:
+            rank[key] = key[1]
+            labelled = edge.label and key[1] == rank[edge.dst] - 1
+            size[key] = (_box_width(edge.label, 0.075, 0.2), 0.36) if labelled else (0.1, 0.12)
+        links += zip(chains[-1], chains[-1][1:], strict=False)
+    ranks = [[k for k in rank if rank[k] == r] for r in range(max(rank.values()) + 1)]
+    order = {key: i for members in ranks for i, key in enumerate(members)}
+    before, after = collections.defaultdict(list), collections.defaultdict(list)
+    for a, b in links:
+        before[b].append(a)
+        after[a].append(b)
+    down = [(r, before) for r in range(1, len(ranks))]
+    up = [(r, after) for r in range(len(ranks) - 2, 0, -1)]  # inputs keep their order
+    for r, near in down + up + down:
+        ranks[r].sort(key=lambda k: np.mean([order[n] for n in near[k]]) if near[k] else order[k])
+        order.update({key: i for i, key in enumerate(ranks[r])})
+    widths = [max(size[k][0] for k in members) for members in ranks]
+    centre, x_of = {}, [0.0]
+    for r in range(1, len(ranks)):
+        x_of.append(x_of[-1] + (widths[r - 1] + widths[r]) / 2 + _GAP)
+    for r, members in enumerate(ranks):
+        top = (sum(size[k][1] for k in members) + _VGAP * (len(members) - 1)) / 2
+        for key in members:
+            centre[key] = (x_of[r], top - size[key][1] / 2)
+            top -= size[key][1] + _VGAP
+    paths, labels = [], []
+    for chain, edge in zip(chains, edges, strict=True):
+        (xs, ys), (xd, yd) = centre[edge.src], centre[edge.dst]
+        start = (xs + size[edge.src][0] / 2, ys + _port(edge.src, chain[1], links, centre))
+        end = (xd - size[edge.dst][0] / 2, yd + _port(edge.dst, chain[-2], links, centre))
+        paths.append([start] + [centre[k] for k in chain[1:-1]] + [end])
+        labels.append(centre[chain[-2]] if edge.label else None)
+    boxes = {node.id: (*centre[node.id], size[node.id][0]) for node in nodes}
+    ys = [y for _, y in centre.values()]
+    return _Layout(boxes, paths, labels, (-widths[0], x_of[-1] + widths[-1], min(ys), max(ys)))
+
+
+def _port(node: str, neighbour: Any, links: list, centre: dict) -> float:
+    """Vertical offset at which the edge to `neighbour` meets `node`'s box.
+
+    A node's edges on one side spread over that side in the order of their other ends, so
+    arrowheads do not pile up on one point and duplicate edges stay apart.
+    """
+    side = centre[neighbour][0] > centre[node][0]
+    ends = {b if a == node else a for a, b in links if node in (a, b)}
+    ends = sorted(
+        (k for k in ends if (centre[k][0] > centre[node][0]) == side), key=lambda k: centre[k][1]
+    )
+    return (ends.index(neighbour) / (len(ends) - 1) - 0.5) * 0.6 * _BOX_H if ends[1:] else 0.0
+
+
+def _chain_layout(nodes: list[_Node], edges: list[_Edge]) -> _Layout:
+    """Macro: one column, top to bottom; skip edges become arcs on the two sides (`_draw`).
+
+    Arcs from even-numbered source layers bulge to the right, from odd ones to the left, which
+    halves the crowding of the published network's 98 skips. An arc's bulge grows with its
+    length (matplotlib's arc3 curve), so nested skips do not sit on top of each other.
+    """
+    width = max(_box_width(node.label) for node in nodes)
+    boxes = {node.id: (0.0, -index * _DY, width) for index, node in enumerate(nodes)}
+    paths, reach = [], 0.0
+    for edge in edges:
+        (_, y1, _), (_, y2, _) = boxes[edge.src], boxes[edge.dst]
+        side = -1 if edge.dashed and int(edge.src.split("_")[1]) % 2 else 1
+        x, inset = (side * width / 2, 0.0) if edge.dashed else (0.0, _BOX_H / 2)
+        paths.append([(x, y1 - inset), (x, y2 + inset)])
+        reach = max(reach, _ARC_RAD / 2 * abs(y2 - y1))
+    half = width / 2 + reach + 0.2
+    return _Layout(boxes, paths, [None] * len(paths), (-half, half, -(len(nodes) - 1) * _DY, 0.0))
+
+
+def _draw(ax, nodes: list[_Node], edges: list[_Edge], layout: _Layout, title: str) -> None:
+    """Draws one panel into `ax` with equal aspect, so data units have the same size everywhere."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path
+
+    for node in nodes:
+        x, y, width = layout.boxes[node.id]
+        corner, fill = (x - width / 2, y - _BOX_H / 2), _COLOURS[node.kind]
+        ax.add_patch(FancyBboxPatch(corner, width, _BOX_H, facecolor=fill, **_BOX_STYLE))
+        ax.text(x, y, node.label, ha="center", va="center", fontsize=8, zorder=3)
+    for edge, points, label in zip(edges, layout.paths, layout.labels, strict=True):
+        style = dict(arrowstyle="-|>", shrinkA=0, shrinkB=0, zorder=1)
+        if edge.dashed:  # a macro skip: an arc, coloured by its source layer
+            side = 1 if points[0][0] > 0 else -1
+            colour = f"C{int(edge.src.split('_')[1]) % 10}"
+            style.update(_SKIP_STYLE, connectionstyle=f"arc3,rad={-side * _ARC_RAD}", color=colour)
+            ax.add_patch(FancyArrowPatch(points[0], points[1], **style))
+            continue
+        verts, codes = [points[0]], [Path.MOVETO]
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if x0 == x1:  # the macro chain: straight down
+                verts, codes = verts + [(x1, y1)], codes + [Path.LINETO]
+                continue
+            half = (x1 - x0) / 2  # cubic pieces with horizontal tangents: a smooth spline
+            verts += [(x0 + half, y0), (x1 - half, y1), (x1, y1)]
+            codes += [Path.CURVE4] * 3
+        style.update(mutation_scale=10, linewidth=1.0, color="#333333")
+        ax.add_patch(FancyArrowPatch(path=Path(verts, codes), **style))
+        if label is not None:
+            ax.text(*label, edge.label, **_LABEL_STYLE)
+    x0, x1, y0, y1 = layout.extent
+    ax.set_xlim(x0 - 0.2, x1 + 0.2)
+    ax.set_ylim(y0 - _BOX_H, y1 + _BOX_H)
+    ax.set_aspect("equal", adjustable="box", anchor="N")  # titles of both cells level
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+
+
+def figure_png(figure) -> bytes:
+    """PNG bytes of a matplotlib `Figure` rendered by Agg, cropped to its contents."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()
+
+
+def png_to_image_tensor(png: bytes) -> np.ndarray:
+    """uint8 [1, H, W, 3] RGB pixels of a PNG, the layout `tf.summary.image` takes."""
+    from PIL import Image  # a dependency of matplotlib, so always there when drawing works
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)[np.newaxis]
+
+
+def draw_arc(arc: Any, *, output_mode: str = "loose_ends") -> bytes:
+    """PNG bytes of a picture of the arc (the graph of `arc_to_dot`, laid out by us).
+
+    The figure size follows the graph's size (a fixed number of inches per data unit), so labels
+    stay legible from a 1-node cell to the 24-layer published macro network.
+
+    Args:
+      arc: a `MicroArc`, `MacroArc` or `RnnArc`.
+      output_mode: rnn only, which nodes h_t averages ("loose_ends" or "all_but_first").
+
+    Raises:
+      TypeError: `arc` is none of the three arc types.
+      ArcError: an unknown rnn `output_mode`, or "all_but_first" for a 1-node cell.
+    """
+    from matplotlib.figure import Figure
+
+    graph = _graph(arc, output_mode)
+    chain = isinstance(arc, macro.MacroArc)
+    panels = []
+    for cluster, title in list(graph.clusters.items()) or [("", graph.title)]:
+        nodes = [node for node in graph.nodes if node.cluster == cluster]
+        edges = [edge for edge in graph.edges if edge.src in {node.id for node in nodes}]
+        layout = (_chain_layout if chain else _layered_layout)(nodes, edges)
+        panels.append((nodes, edges, layout, title))
+    widths = [p[2].extent[1] - p[2].extent[0] + 0.4 for p in panels]
+    height = max(p[2].extent[3] - p[2].extent[2] + 2 * _BOX_H for p in panels) * _INCH + 0.8
+    width = sum(widths) * _INCH * 1.05
+    figure = Figure(figsize=(min(width, _MAX_INCHES), min(height, _MAX_INCHES)))
+    figure.subplots_adjust(left=0, right=1, bottom=0, top=1 - 0.7 / height, wspace=0.05)
+    axes = figure.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
+    for ax, (nodes, edges, layout, title) in zip(axes, panels, strict=True):
+        _draw(ax, nodes, edges, layout, title)
+    if graph.clusters:
+        figure.suptitle(graph.title, fontsize=11)
+    return figure_png(figure)
+
+
+def arc_image_tensor(arc: Any, *, output_mode: str = "loose_ends") -> np.ndarray:
+    """`draw_arc`'s picture as uint8 [1, H, W, 3], ready for `tf.summary.image`."""
+    return png_to_image_tensor(draw_arc(arc, output_mode=output_mode))
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Writes to a temporary file in the same directory, then renames it over `path`.
+
+    `enas_tf.files.write_json_atomic` does this for JSON only; pictures are bytes and text.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def save_arc_pictures(
+    arc: Any, directory: str, *, output_mode: str = "loose_ends"
+) -> tuple[str, str]:
+    """Writes `arc.png` and `arc.dot` into `directory` (created if missing), each atomically.
+
+    Both are rendered before either is written, so a bad arc or mode leaves the directory as
+    it was, and an interrupted run never leaves a truncated picture.
+
+    Returns:
+      The paths of the PNG and of the DOT file.
+    """
+    png = draw_arc(arc, output_mode=output_mode)
+    dot = arc_to_dot(arc, output_mode=output_mode).encode("utf-8")
+    os.makedirs(directory, exist_ok=True)
+    png_path, dot_path = os.path.join(directory, "arc.png"), os.path.join(directory, "arc.dot")
+    _write_atomic(png_path, png)
+    _write_atomic(dot_path, dot)
+    return png_path, dot_path

@@ -1,0 +1,89 @@
+"""Where the search's evidence goes: the log line, TensorBoard, and `search/checks.json`.
+
+`enas_tf.search_check` scores policy samples against uniform arcs; this module shows the result
+to the user, the way they look for it:
+
+* one log line per check ("policy 0.41 +- 0.01 vs random 0.33 +- 0.02 ...: policy ahead by
+  3.8 SE");
+* TensorBoard (`valid/`): `check/policy_mean`, `check/random_mean`, their standard errors and
+  the difference in standard errors; `sampled_child/<metric>` (the policy samples' mean); a
+  sampled arc as text; and the policy itself: per decision block a heatmap of the mean choice
+  probabilities (`policy/<panel>` images: a micro cell's nodes x candidates, macro layers x ops
+  and skips, rnn nodes x previous nodes and activations) and per decision a histogram;
+* `search/checks.json`: every check of the run (one entry per epoch, rewritten atomically), which
+  derive copies into `candidates.json`.
+
+Only the chief writes (summaries.Writers is disabled elsewhere; the JSON is guarded here).
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from enas_tf import files, replicas
+from enas_tf.models import builders
+from enas_tf.spaces import micro, rnn
+
+
+def checks_path(workdir: str) -> str:
+    """Where the search keeps the history of its policy-vs-random checks."""
+    return os.path.join(workdir, "search", "checks.json")
+
+
+def read_checks(workdir: str) -> list:
+    """The checks written so far (empty before the first)."""
+    path = checks_path(workdir)
+    return files.read_json(path) if os.path.exists(path) else []
+
+
+def choice_names(config) -> tuple[str, ...]:
+    """Names of the op-like choices of the configured space (heatmap column labels)."""
+    if config.space == "macro":
+        return builders.macro_ops(config)
+    if config.space == "rnn":
+        return tuple(rnn.ACTIVATIONS)
+    return tuple(micro.OPS)
+
+
+def report_check(search, epoch: int, result) -> None:
+    """Logs a search check and writes it to TensorBoard and `search/checks.json`.
+
+    Args:
+      search: the running `enas_tf.search.Search`.
+      epoch: 0-based epoch the check ran after.
+      result: its `search_check.CheckResult`.
+    """
+    config, writers = search.config, search.writers
+    logging.info("search epoch %d check: %s", epoch + 1, result.summary())
+    step = int(search.state.child_step.numpy())
+    writers.scalars("valid", step, {f"check/{k}": v for k, v in result.scalars().items()})
+    mean = result.policy.mean if result.policy is not None else result.random.mean
+    writers.scalars("valid", step, {f"sampled_child/{search.task.metric}": mean})
+    arc = builders.arc_from_tokens(config, list(result.example_tokens))
+    writers.text("valid", step, "sampled_arc", builders.arc_markdown(arc))
+    if result.choice_probs is not None and writers.enabled:
+        write_policy_summaries(
+            writers, "valid", step, config, search.state.controller.program, result.choice_probs
+        )
+    if replicas.is_chief(search.strategy):
+        history = [h for h in read_checks(search.workdir) if h["epoch"] != epoch + 1]
+        history.append({"epoch": epoch + 1, "child_step": step, **result.to_json()})
+        files.write_json_atomic(checks_path(search.workdir), history)
+
+
+def write_policy_summaries(writers, name: str, step: int, config, program, choice_probs):
+    """The policy's mean choice probabilities as heatmap images and per-decision histograms."""
+    from enas_tf import policy_pictures  # matplotlib: imported only when pictures are drawn
+
+    panels = policy_pictures.split_choice_probs(
+        config.space, program, choice_probs, op_names=choice_names(config)
+    )
+    with writers.as_default(name, step):
+        for panel in panels:
+            image = policy_pictures.heatmap_tensor(panel, title=f"{panel.name}, step {step}")
+            tf.summary.image(f"policy/{panel.name}", image)
+            for tag, values in policy_pictures.panel_histograms(panel).items():
+                tf.summary.histogram(f"policy_{panel.name}/{tag}", values)
