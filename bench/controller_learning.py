@@ -50,7 +50,7 @@ _PREFERRED_OP = {"micro": "max_pool_3x3", "macro": "max_pool_3x3", "rnn": "relu"
 
 def _ceiling(config) -> float:
     ctrl = config.search.controller
-    names = controller_probe_names(config)
+    names = search_reports.choice_names(config)
     pinned = 0
     if config.space == "micro" and ctrl.op_bias_init and ctrl.tanh_constant:
         # A bias whose tanh is saturated (|b| >= 3: tanh > 0.995) stays at the top.
@@ -60,14 +60,10 @@ def _ceiling(config) -> float:
     )
 
 
-def controller_probe_names(config):
-    return search_reports.choice_names(config)
-
-
 def _score_fn(config, reward: str):
     program = builders.decision_program(config)
     if reward == "op":
-        op = controller_probe_names(config).index(_PREFERRED_OP[config.space])
+        op = search_reports.choice_names(config).index(_PREFERRED_OP[config.space])
         return controller_probe.op_preference(program, op)
     rng = np.random.default_rng(1)
     target = builders.supernet_tokens(config, builders.sample_random_arc(config, rng))

@@ -152,7 +152,6 @@ class SearchSteps:
         # Sampling outside the training loops (checks, derive): one trace each.
         self.sample_policy = tf.function(state.controller.sample_with_details)
         self.sample_uniform = tf.function(self.uniform.sample)
-        self._sample_policy_arc = tf.function(self._policy_arc)
 
     def _replica_seed(self, seed):
         """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
@@ -217,10 +216,8 @@ class SearchSteps:
         if self.config.search.policy == "random":
             tokens = self.sample_uniform(seed)
             return tokens, tf.constant(0.0), tf.constant(0.0)
-        return self._sample_policy_arc(seed)
-
-    def _policy_arc(self, seed):
-        return self.state.controller.sample(seed)
+        policy = self.sample_policy(seed)
+        return policy.tokens, policy.log_prob, policy.entropy
 
 
 def _distribute(strategy, make_dataset):
