@@ -81,7 +81,7 @@ def _shared_weight_scores(config, workdir, arcs):
     search = Search(config, workdir, strategy, task, jit_compile=False)
     if not search.restore():
         raise SystemExit(f"no search checkpoint in {workdir}")
-    batches = search.check_batches(config.seed * 7919 + 104729)
+    batches = search.check_batches(config.seed * 7919 + 104729, FLAGS.score_batches)
     tokens = [tf.constant(builders.supernet_tokens(config, arc), tf.int32) for arc in arcs]
     return list(search_check.score_arcs(search.steps.evaluate_arc, batches, tokens).scores)
 

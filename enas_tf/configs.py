@@ -172,12 +172,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
             "t0 and t_mul must be >= 1",
         )
     _validate_controller(config.search.controller)
-    _require(
-        config.derive.num_candidates >= 1,
-        "derive.num_candidates",
-        config.derive.num_candidates,
-        "must be >= 1",
-    )
+    _validate_derive(config.derive)
     if config.space == "micro":
         _validate_micro_retrain(config.retrain)
     _require(
@@ -238,12 +233,14 @@ def _validate_rnn(config) -> None:
         ctrl.distance_prior,
         "must be >= 0 (0 disables the prior towards recent nodes)",
     )
+    _validate_derive(config.derive)
+
+
+def _validate_derive(derive) -> None:
     _require(
-        config.derive.num_candidates >= 1,
-        "derive.num_candidates",
-        config.derive.num_candidates,
-        "must be >= 1",
+        derive.num_candidates >= 1, "derive.num_candidates", derive.num_candidates, "must be >= 1"
     )
+    _require(derive.num_batches >= 1, "derive.num_batches", derive.num_batches, "must be >= 1")
 
 
 def _validate_lm_section(config, phase: str) -> None:
@@ -412,7 +409,8 @@ def base_config() -> ml_collections.ConfigDict:
         )
     )
 
-    c.derive = ml_collections.ConfigDict(dict(num_candidates=10))
+    # num_batches: validation minibatches every candidate is scored on (the paper: 1).
+    c.derive = ml_collections.ConfigDict(dict(num_candidates=10, num_batches=1))
 
     c.retrain = ml_collections.ConfigDict()
     c.retrain.model = ml_collections.ConfigDict(

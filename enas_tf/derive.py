@@ -1,9 +1,10 @@
 """Derive an architecture from a trained controller (paper 2.2, "Deriving Architectures").
 
-Sample K arcs from the policy, score each on the same single validation minibatch with the
-shared weights, keep the best. All candidates and their scores go to `candidates.json`; the best
-to `arc.json` (the readable form plus the original code's integer strings), drawn as `arc.png`
-and `arc.dot` beside it.
+Sample K arcs from the policy, score each on the same validation minibatch with the shared
+weights (the paper's single minibatch; `derive.num_batches` averages over more of them, which
+makes the pick and derive's check less dependent on one minibatch's class mix), keep the best.
+All candidates and their scores go to `candidates.json`; the best to `arc.json` (the readable
+form plus the original code's integer strings), drawn as `arc.png` and `arc.dot` beside it.
 
 Derive also runs the policy-vs-random check once more (`enas_tf.search_check`): K uniformly
 random arcs scored on the same minibatch with the same weights as the K candidates, so
@@ -36,13 +37,12 @@ def derive(config, workdir: str, search):
       The best arc.
     """
     task = search.task
-    batch = next(
-        iter(
-            replicas.distribute_global_batches(
-                search.strategy, lambda: task.valid_dataset(shuffle_seed=config.seed)
-            )
+    iterator = iter(
+        replicas.distribute_global_batches(
+            search.strategy, lambda: task.valid_dataset(shuffle_seed=config.seed)
         )
     )
+    batches = [next(iterator) for _ in range(config.derive.num_batches)]
     key_name = f"valid_{task.metric}"
     generator = tf.random.Generator.from_seed(config.seed + 1)
     candidates, seen = [], set()
@@ -52,10 +52,10 @@ def derive(config, workdir: str, search):
         if key in seen:
             continue  # The policy may sample the same arc twice; score it once.
         seen.add(key)
-        score = float(search.steps.evaluate_arc(batch, tokens))
+        score = search_check.score_arcs(search.steps.evaluate_arc, batches, [tokens]).mean
         arc = builders.arc_from_tokens(config, list(key))
         candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
-    check = _check_against_random(config, search, batch, candidates, key_name)
+    check = _check_against_random(config, search, batches, candidates, key_name)
     logging.info("derive check: %s", check.summary())
     sign = -1.0 if task.higher_is_better else 1.0
     candidates.sort(key=lambda c: sign * c[key_name])
@@ -65,7 +65,7 @@ def derive(config, workdir: str, search):
     files.write_json_atomic(
         os.path.join(workdir, "candidates.json"),
         {
-            "scored_on": f"one validation minibatch of {config.search.eval_batch_size} examples",
+            "scored_on": _scored_on(config),
             "search_epochs": int(search.state.epoch.numpy()),
             "policy": config.search.policy,
             "check": check.to_json(),
@@ -94,21 +94,27 @@ def derive(config, workdir: str, search):
     return best
 
 
-def _check_against_random(config, search, batch, candidates, key_name):
-    """The candidates' scores against as many uniform arcs on the same minibatch."""
+def _scored_on(config) -> str:
+    n, size = config.derive.num_batches, config.search.eval_batch_size
+    return f"the derive minibatch{'es' if n > 1 else ''} ({n} x {size} examples)"
+
+
+def _check_against_random(config, search, batches, candidates, key_name):
+    """The candidates' scores against as many uniform arcs on the same minibatches."""
     uniform = tf.random.Generator.from_seed(config.seed * 1_000_003 + 7)
     tokens = [
         search.steps.sample_uniform(uniform.make_seeds(1)[:, 0]) for _ in range(len(candidates))
     ]
-    random = search_check.score_arcs(search.steps.evaluate_arc, [batch], tokens)
+    random = search_check.score_arcs(search.steps.evaluate_arc, batches, tokens)
     policy = search_check.ArcScores(tuple(c[key_name] for c in candidates))
     with_policy = config.search.policy != "random"
     return search_check.CheckResult(
         search.task.metric,
         search.task.higher_is_better,
-        f"the derive minibatch of {config.search.eval_batch_size}",
+        _scored_on(config),
         random,
         policy=policy if with_policy else None,
+        chance=search.task.chance_score,
     )
 
 

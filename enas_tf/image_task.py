@@ -32,6 +32,7 @@ class ImageTask:
         self.config, self.splits = config, splits
         config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
         self.steps_per_epoch = len(splits.train_labels) // config.search.batch_size
+        self.chance_score = 1.0 / splits.num_classes  # accuracy of a uniform guess
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
     def build_supernet(self):

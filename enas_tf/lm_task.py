@@ -67,6 +67,7 @@ class LmTask:
             len(splits.train), search.batch_size, self.bptt
         )
         check_lm_windows(config, splits)
+        self.chance_score = float(splits.vocab_size)  # perplexity of a uniform guess
         self.state = None
         self._strategy = None
 

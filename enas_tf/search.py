@@ -408,10 +408,11 @@ class Search:
             self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
         self.run_check(epoch)
 
-    def check_batches(self, shuffle_seed: int):
-        """The `search.check.num_batches` validation minibatches every arc of a check sees."""
+    def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
+        """The validation minibatches every arc of a check sees (`search.check.num_batches`)."""
         iterator = self._valid_iterator(shuffle_seed)
-        return [next(iterator) for _ in range(self.config.search.check.num_batches)]
+        count = num_batches or self.config.search.check.num_batches
+        return [next(iterator) for _ in range(count)]
 
     def run_check(self, epoch: int) -> search_check.CheckResult:
         """Policy samples vs uniform arcs on the same validation data (`enas_tf.search_check`).

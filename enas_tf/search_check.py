@@ -67,6 +67,9 @@ class CheckResult:
       choice_probs: mean over the policy samples of `PolicyOutput.choice_probs` (the policy's
         marginal choice probabilities; None without policy samples).
       example_tokens: the tokens of the first policy sample (or random arc), for display.
+      chance: the score of a model that guesses uniformly (1 / classes for accuracy, the
+        vocabulary size for perplexity), so a reader can see how far the children are from it;
+        None when unknown.
     """
 
     metric: str
@@ -76,6 +79,7 @@ class CheckResult:
     policy: Optional[ArcScores] = None
     choice_probs: Optional[np.ndarray] = None
     example_tokens: tuple[int, ...] = ()
+    chance: Optional[float] = None
 
     @property
     def advantage_in_se(self) -> float:
@@ -117,6 +121,20 @@ class CheckResult:
             head = f"policy {policy} vs random {random}"
         return f"{head} valid {self.metric} ({n} arcs each, {self.data}): {self.verdict()}"
 
+    def children_vs_chance(self) -> str:
+        """'sampled children's valid accuracy 0.412 = 4.1x chance (0.100)', or '' if unknown."""
+        if self.chance is None or not self.chance > 0:
+            return ""
+        scores = self.policy if self.policy is not None else self.random
+        who = "sampled children's" if self.policy is not None else "random arcs'"
+        ratio = scores.mean / self.chance if self.higher_is_better else self.chance / scores.mean
+        digits = 3 if self.higher_is_better else 1
+        return (
+            f"{who} valid {self.metric} {scores.mean:.{digits}f} = {ratio:.1f}x "
+            f"{'better than ' if not self.higher_is_better else ''}chance "
+            f"({self.chance:.{digits}f})"
+        )
+
     def scalars(self) -> dict[str, float]:
         """TensorBoard scalars under `check/`."""
         values = {"random_mean": self.random.mean, "random_se": self.random.se}
@@ -137,7 +155,9 @@ class CheckResult:
             "random": self.random.to_json(),
             "policy_minus_random_in_se": None if self.policy is None else self.advantage_in_se,
             "policy_ahead": self.policy_ahead,
+            "chance": self.chance,
             "summary": self.summary(),
+            "children_vs_chance": self.children_vs_chance(),
         }
 
 
@@ -178,7 +198,14 @@ def policy_vs_random(
     task = steps.task
     example = tuple(int(t) for t in random_tokens[0].numpy()) if random_tokens else ()
     if not with_policy:
-        return CheckResult(task.metric, task.higher_is_better, data, random, example_tokens=example)
+        return CheckResult(
+            task.metric,
+            task.higher_is_better,
+            data,
+            random,
+            example_tokens=example,
+            chance=task.chance_score,
+        )
     policy_gen = tf.random.Generator.from_seed(policy_seed)
     outputs = [steps.sample_policy(policy_gen.make_seeds(1)[:, 0]) for _ in range(num_arcs)]
     policy = score_arcs(steps.evaluate_arc, batches, [out.tokens for out in outputs])
@@ -191,4 +218,5 @@ def policy_vs_random(
         policy=policy,
         choice_probs=probs,
         example_tokens=tuple(int(t) for t in outputs[0].tokens.numpy()),
+        chance=task.chance_score,
     )

@@ -58,6 +58,8 @@ def report_check(search, epoch: int, result) -> None:
     """
     config, writers = search.config, search.writers
     logging.info("search epoch %d check: %s", epoch + 1, result.summary())
+    if result.children_vs_chance():
+        logging.info("search epoch %d: %s", epoch + 1, result.children_vs_chance())
     step = int(search.state.child_step.numpy())
     writers.scalars("valid", step, {f"check/{k}": v for k, v in result.scalars().items()})
     mean = result.policy.mean if result.policy is not None else result.random.mean
@@ -72,6 +74,28 @@ def report_check(search, epoch: int, result) -> None:
         history = [h for h in read_checks(search.workdir) if h["epoch"] != epoch + 1]
         history.append({"epoch": epoch + 1, "child_step": step, **result.to_json()})
         files.write_json_atomic(checks_path(search.workdir), history)
+
+
+def final_evidence(workdir: str) -> list[str]:
+    """The lines that end a run: the search's last check, how far its children are from chance,
+    and derive's check (read from `search/checks.json` and `candidates.json`; none if absent).
+
+    These are what tells a user whether the search learned anything on their data, so the
+    command line repeats them after the retrained score instead of leaving them in the log.
+    """
+    lines = []
+    checks = read_checks(workdir)
+    if checks:
+        last = checks[-1]
+        lines.append(f"search check after epoch {last['epoch']}: {last['summary']}")
+        if last.get("children_vs_chance"):
+            lines.append(f"search epoch {last['epoch']}: {last['children_vs_chance']}")
+    candidates_path = os.path.join(workdir, "candidates.json")
+    if os.path.exists(candidates_path):
+        check = files.read_json(candidates_path).get("check")
+        if check:
+            lines.append(f"derive check: {check['summary']}")
+    return lines
 
 
 def write_policy_summaries(writers, name: str, step: int, config, program, choice_probs):

@@ -110,6 +110,11 @@ def main(argv):
             print(f"test accuracy: {result['test_accuracy']:.4f}")
     if "arc" in outputs:
         print(f"derived arc: {os.path.join(workdir, 'arc.json')}")
+    if _MODE.value in ("all", "search", "derive") and not _CONFIG.value.arc:
+        from enas_tf import search_reports
+
+        for line in search_reports.final_evidence(workdir):
+            print(line)
     return 0
 
 

@@ -164,6 +164,8 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("steps_per_loop", 0, "steps_per_loop=0"),
         ("checkpoint_every_steps", -1, "checkpoint_every_steps=-1"),
         ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),
+        ("derive.num_batches", 0, "derive.num_batches=0: must be >= 1"),
+        ("derive.num_candidates", 0, "derive.num_candidates=0: must be >= 1"),
     ],
 )
 def test_validate_names_the_bad_key(key, value, match):

@@ -18,7 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import tiny
 from enas_tf import configs as config_lib
-from enas_tf import pipeline
+from enas_tf import pipeline, search_reports
 from enas_tf.data import images as image_data
 from enas_tf.export import make_serving_fn
 from enas_tf.retrain import Retrain
@@ -123,6 +123,12 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     with open(os.path.join(workdir, "arc.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert open(os.path.join(workdir, "arc.dot")).read().startswith("digraph")
+    # What the command line prints last: the last check, children vs chance, derive's check.
+    lines = search_reports.final_evidence(workdir)
+    assert lines[0] == f"search check after epoch {config.search.epochs}: {checks[-1]['summary']}"
+    chance = 1.0 / image_data.load_image_splits(config.data).num_classes
+    assert checks[-1]["chance"] == pytest.approx(chance) and "x chance" in lines[1]
+    assert lines[2] == f"derive check: {derived['check']['summary']}"
 
 
 @pytest.mark.parametrize("space", ["micro", "macro", "rnn"])

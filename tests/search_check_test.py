@@ -49,3 +49,21 @@ def test_score_arcs_averages_each_arc_over_the_same_batches():
     scores = score_arcs(evaluate, [1.0, 3.0], [1.0, 10.0])
     assert scores.scores == (2.0, 20.0)
     assert seen == [(1.0, 1.0), (3.0, 1.0), (1.0, 10.0), (3.0, 10.0)]
+
+
+def test_children_are_compared_with_chance_in_the_right_direction():
+    random = ArcScores((0.20, 0.22, 0.24))
+    accuracy = CheckResult(
+        "accuracy", True, "1 minibatch", random, ArcScores((0.4, 0.42, 0.44)), chance=0.1
+    )
+    assert accuracy.children_vs_chance() == (
+        "sampled children's valid accuracy 0.420 = 4.2x chance (0.100)"
+    )
+    assert accuracy.to_json()["chance"] == 0.1
+    perplexity = CheckResult(
+        "perplexity", False, "1 window", ArcScores((500.0, 520.0)), chance=10000.0
+    )
+    assert perplexity.children_vs_chance() == (
+        "random arcs' valid perplexity 510.0 = 19.6x better than chance (10000.0)"
+    )
+    assert CheckResult("accuracy", True, "1 minibatch", random).children_vs_chance() == ""
