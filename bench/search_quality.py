@@ -137,18 +137,24 @@ def main(argv):
     shared = _shared_weight_scores(config, workdir, [arcs[n] for n in names])
     metric = "perplexity" if config.space == "rnn" else "accuracy"
     results = {n: _retrain(config, workdir, n, arcs[n]) for n in names}
-    retrained = [results[n][f"test_{metric}"] for n in names]
+    retrained = [float(results[n][f"test_{metric}"]) for n in names]
+    # A retrain that diverged (a non-finite score) ranks last and is left out of the random
+    # arcs' mean, sd and best and out of Kendall's tau; the table counts such arcs.
+    finite = [i for i, r in enumerate(retrained) if np.isfinite(r)]
     sign = -1.0 if metric == "perplexity" else 1.0  # sort best first
-    order = sorted(range(len(names)), key=lambda i: -sign * retrained[i])
+    order = sorted(finite, key=lambda i: -sign * retrained[i])
+    order += [i for i in range(len(names)) if i not in finite]
     rank = order.index(0) + 1
-    random_scores = np.asarray(retrained[1:])
-    tau = kendall_tau(shared, retrained)
+    random_scores = np.asarray([retrained[i] for i in finite if i > 0])
+    diverged = len(names) - len(finite)
+    tau = kendall_tau([shared[i] for i in finite], [retrained[i] for i in finite])
     best_random = random_scores.max() if sign > 0 else random_scores.min()
     table = [
         f"| arcs | derived test {metric} | random mean +- sd | best random | derived rank | "
         "Kendall tau (shared vs retrained) |",
         "|---|---|---|---|---|---|",
-        f"| 1 derived + {FLAGS.random_arcs} random | {retrained[0]:.4g} | "
+        f"| 1 derived + {FLAGS.random_arcs} random"
+        f"{f' ({diverged} diverged)' if diverged else ''} | {retrained[0]:.4g} | "
         f"{random_scores.mean():.4g} +- {random_scores.std(ddof=1):.2g} | {best_random:.4g} | "
         f"{rank} of {len(names)} | {tau:.2f} |",
     ]
@@ -166,6 +172,7 @@ def main(argv):
                 for n, s in zip(names, shared, strict=True)
             },
             "derived_rank": rank,
+            "diverged": diverged,
             "kendall_tau": tau,
             "table": table,
         },
