@@ -125,6 +125,8 @@ def _draw(config, workdir, search, arc) -> None:
     step = int(search.state.child_step.numpy())
     with search.writers.as_default("valid", step):
         tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output))
-    search.writers.text("valid", step, "derived_arc", builders.arc_markdown(arc))
+    # Its own tag: TensorBoard files a tag under the plugin of its first summary, so a text
+    # summary under "derived_arc" would vanish from the text tab and corrupt the image's step.
+    search.writers.text("valid", step, "derived_arc_text", builders.arc_markdown(arc))
     search.writers.flush()
     logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)

@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorboard.backend.event_processing import plugin_event_accumulator
 from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import tiny
@@ -119,6 +120,16 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     valid = _tags(os.path.join(workdir, "valid"))
     assert {"check/policy_mean", "check/random_mean", "check/policy_minus_random_in_se"} <= valid
     assert "derived_arc" in valid and any(t.startswith("policy/") for t in valid)
+    # As TensorBoard files them: every picture under images, the arc as text under text (a
+    # shared tag would put both under the plugin of the first summary).
+    accumulator = plugin_event_accumulator.EventAccumulator(
+        os.path.join(workdir, "valid"), size_guidance={plugin_event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    images = set(accumulator.PluginTagToContent("images"))
+    assert "derived_arc" in images and any(t.startswith("policy/") for t in images)
+    assert {"derived_arc_text", "sampled_arc"} <= set(accumulator.PluginTagToContent("text"))
+    assert [len(e.tensor_proto.tensor_shape.dim) for e in accumulator.Tensors("derived_arc")] == [1]
     assert "controller_update/reward" in _tags(os.path.join(workdir, "train"))
     with open(os.path.join(workdir, "arc.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
