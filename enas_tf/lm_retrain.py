@@ -136,7 +136,7 @@ class LmRetrain:
         """Trains to `retrain.epochs`, evaluates the test split, writes result.json."""
         latest = self.manager.latest_checkpoint
         if latest:
-            self.manager.checkpoint.restore(latest).assert_consumed()
+            self.manager.restore(latest, "retrain")
             logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
         rt = self.config.retrain
         params = int(sum(tf.size(v).numpy() for v in self.child.trainable_variables))

@@ -208,7 +208,7 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
     outputs = {}
     if mode in ("all", "retrain"):
         if os.path.exists(retrain.result_path) and int(retrain.epoch.numpy()) == 0:
-            retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint)
+            retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
         outputs["retrain"] = retrain.run()
     else:
         latest = retrain.manager.latest_checkpoint
@@ -217,7 +217,7 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
                 f"--mode=export: no finished retraining in {workdir}/retrain; "
                 "run --mode=retrain first"
             )
-        retrain.manager.checkpoint.restore(latest).assert_consumed()
+        retrain.manager.restore(latest, "retrain")
     export_root = os.path.join(workdir, "export")
     version = latest_version(export_root)
     if mode == "all" and version and os.path.exists(os.path.join(export_root, str(version))):

@@ -134,8 +134,11 @@ class CheckpointManager:
     from the same state.
     """
 
-    def __init__(self, checkpoint, directory: str, strategy, max_to_keep: int = 2):
-        self.checkpoint, self.directory = checkpoint, directory
+    def __init__(self, keyed_checkpoint, directory: str, strategy, max_to_keep: int = 2):
+        """Args: keyed_checkpoint: a `checkpoints.KeyedCheckpoint`; directory, strategy,
+        max_to_keep: as `tf.train.CheckpointManager`'s."""
+        self.keyed, self.directory = keyed_checkpoint, directory
+        self.checkpoint = keyed_checkpoint.checkpoint
         self.chief = is_chief(strategy)
         if self.chief:
             self._save_dir = directory
@@ -143,11 +146,15 @@ class CheckpointManager:
             _, task_id = _task(strategy)
             self._save_dir = os.path.join(directory, f"_worker{task_id}_scratch")
         self._max_to_keep = max_to_keep
-        self._manager = tf.train.CheckpointManager(checkpoint, self._save_dir, max_to_keep)
+        self._manager = tf.train.CheckpointManager(self.checkpoint, self._save_dir, max_to_keep)
 
     @property
     def latest_checkpoint(self):
         return tf.train.latest_checkpoint(self.directory)
+
+    def restore(self, path: str, what: str) -> None:
+        """Restores `path` after checking it holds this model's variables (`checkpoints`)."""
+        self.keyed.restore(path, what)
 
     def save(self, checkpoint_number: int) -> str:
         if self.chief:

@@ -15,8 +15,8 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from enas_tf import checkpoints, files, replicas, summaries, training
 from enas_tf import configs as config_lib
-from enas_tf import files, replicas, summaries, training
 from enas_tf.data import images as image_data
 from enas_tf.models import builders
 from enas_tf.spaces import arc_io
@@ -31,12 +31,11 @@ def build_child(config, arc, num_classes: int, image_shape):
 def retrain_outputs(workdir, strategy, child, optimizer, step, epoch):
     """(`workdir/retrain`, its checkpoint manager, its TensorBoard writers) for any child.
 
-    The checkpoint holds ordered weight lists (Keras 3 layers do not expose list-held layers
-    to `tf.train.Checkpoint`); the architecture is fixed by `retrain/arc.json`. Only the
-    chief writes (`enas_tf.replicas`).
+    The checkpoint holds the weights keyed by variable path (`enas_tf.checkpoints`); the
+    architecture is fixed by `retrain/arc.json`. Only the chief writes (`enas_tf.replicas`).
     """
-    checkpoint = tf.train.Checkpoint(
-        child=list(child.weights), optimizer=list(optimizer.variables), step=step, epoch=epoch
+    checkpoint = checkpoints.KeyedCheckpoint(
+        {"child": child.weights, "optimizer": optimizer.variables}, step=step, epoch=epoch
     )
     directory = os.path.join(workdir, "retrain")
     manager = replicas.CheckpointManager(checkpoint, os.path.join(directory, "ckpt"), strategy)
@@ -162,7 +161,7 @@ class Retrain:
         """Trains to `retrain.epochs`, evaluates on the test split, writes result.json."""
         latest = self.manager.latest_checkpoint
         if latest:
-            self.manager.checkpoint.restore(latest).assert_consumed()
+            self.manager.restore(latest, "retrain")
             logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
         rt = self.config.retrain
         logging.info("retrain: %d trainable parameters", count_params(self.child))

@@ -33,7 +33,15 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import reinforce, replicas, search_check, search_reports, summaries, training
+from enas_tf import (
+    checkpoints,
+    reinforce,
+    replicas,
+    search_check,
+    search_reports,
+    summaries,
+    training,
+)
 from enas_tf.controller import Controller
 from enas_tf.controller_training import ControllerTrainer
 from enas_tf.models import builders
@@ -70,14 +78,16 @@ class SearchState:
     phase: tf.Variable
     generator: tf.random.Generator
 
-    def checkpoint(self) -> tf.train.Checkpoint:
-        # Keras 3 layers do not expose list attributes to tf.train.Checkpoint, so the weights
-        # are saved as ordered lists; the architecture is fixed by config.json.
-        return tf.train.Checkpoint(
-            supernet=list(self.supernet.weights),
-            controller=list(self.controller.weights),
-            child_optimizer=list(self.child_optimizer.variables),
-            controller_optimizer=list(self.controller_optimizer.variables),
+    def checkpoint(self) -> checkpoints.KeyedCheckpoint:
+        # Weights keyed by variable path (Keras 3 layers do not expose list attributes to
+        # tf.train.Checkpoint); the architecture is fixed by config.json.
+        return checkpoints.KeyedCheckpoint(
+            {
+                "supernet": self.supernet.weights,
+                "controller": self.controller.weights,
+                "child_optimizer": self.child_optimizer.variables,
+                "controller_optimizer": self.controller_optimizer.variables,
+            },
             baseline=self.baseline,
             child_step=self.child_step,
             controller_step=self.controller_step,
@@ -245,13 +255,14 @@ class Search:
             self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), strategy
         )
         self.writers = summaries.Writers(workdir, enabled=replicas.is_chief(strategy))
+        self._phase_seconds: dict[str, float] = {}  # wall time of this epoch's phases
 
     def restore(self) -> bool:
         """Restores the latest checkpoint if any; returns whether one was found."""
         latest = self.manager.latest_checkpoint
         if latest is None:
             return False
-        self.manager.checkpoint.restore(latest).assert_consumed()
+        self.manager.restore(latest, "search")
         logging.info(
             "search: resumed from %s (epoch %d, child step %d, controller step %d)",
             latest,
@@ -283,13 +294,18 @@ class Search:
         self.restore()
         state, config = self.state, self.config
         run_start_step = int(state.child_step.numpy())  # For max_child_steps.
-        # Steps/s and ETA are measured from the end of the first chunk, leaving out the one-off
-        # trace (~1 min); until then the rate is unknown.
+        # The ETA is measured from the end of the first chunk, leaving out the one-off trace;
+        # until then the rate is unknown. The logged steps/s are the child steps' own
+        # throughput (time inside child step calls only, first call excluded); the phases'
+        # wall times are logged at the end of each epoch.
         rate_clock, rate_start_step = None, run_start_step
+        child_clock = _StepClock()
         total_steps = config.search.epochs * self.steps_per_epoch
         while not self.done:
             epoch = int(state.epoch.numpy())
+            self._phase_seconds = {}
             if int(state.phase.numpy()) == _CHILD:
+                phase_started = time.perf_counter()
                 done_in_epoch = int(state.child_step.numpy()) - epoch * self.steps_per_epoch
                 # A language model's carried state restarts at every (re)start of an epoch's
                 # child phase; image tasks carry nothing.
@@ -310,9 +326,11 @@ class Search:
                             self._save()
                             logging.info("search: stopped after %d child steps", max_child_steps)
                             return
+                    started = time.perf_counter()
                     metrics = self.steps.train_child(iterator, tf.constant(chunk))
-                    loss_sum += float(metrics["_loss_sum"])
+                    loss_sum += float(metrics["_loss_sum"])  # waits for the step
                     extra_sum += float(metrics["_extra"])
+                    child_clock.add(chunk, time.perf_counter() - started)
                     logged_steps += chunk
                     done_in_epoch += chunk
                     step = int(state.child_step.numpy())
@@ -331,38 +349,47 @@ class Search:
                         )
                         logged["grad_norm"] = metrics["grad_norm"]  # of the last step
                         self._log_child(
-                            logged, step, epoch, total_steps, rate_clock, rate_start_step
+                            logged,
+                            step,
+                            epoch,
+                            total_steps,
+                            (rate_clock, rate_start_step),
+                            child_clock.take_rate(),
                         )
                         loss_sum, extra_sum, logged_steps = 0.0, 0.0, 0
                     if checkpoint_due(config, done_in_epoch, self.steps_per_epoch):
                         self._save()
                 state.phase.assign(_CONTROLLER)
                 self._save()
+                self._phase_seconds["child phase"] = time.perf_counter() - phase_started
             self._controller_phase(epoch)
             state.epoch.assign_add(1)
             state.phase.assign(_CHILD)
             self._save()
         self.writers.flush()
 
-    def _log_child(self, metrics, step, epoch, total_steps, started, start_step):
+    def _log_child(self, metrics, step, epoch, total_steps, wall_start, child_rate):
         metrics = {k: float(v) for k, v in metrics.items()}
         metrics["lr"] = training.current_learning_rate(self.state.child_optimizer)
-        rate = (step - start_step) / max(time.time() - started, 1e-6)
+        started, start_step = wall_start
+        rate = (step - start_step) / max(time.time() - started, 1e-6)  # all phases
         eta = (total_steps - step) / rate if rate > 0 else float("nan")
         shown = " ".join(
             f"{name} {value:.4g}" for name, value in metrics.items() if name not in ("lr",)
         )
         logging.info(
-            "search epoch %d/%d child step %d/%d: %s lr %.4g | %.1f steps/s, ETA %s",
+            "search epoch %d/%d child step %d/%d: %s lr %.4g | child %.1f steps/s, ETA %s",
             epoch + 1,
             self.config.search.epochs,
             step,
             total_steps,
             shown,
             metrics["lr"],
-            rate,
+            child_rate,
             summaries.format_seconds(eta),
         )
+        if child_rate == child_rate:  # not NaN (the window held only the first call)
+            metrics["steps_per_second"] = child_rate
         self.writers.scalars("train", step, {f"child/{k}": v for k, v in metrics.items()})
 
     def _controller_phase(self, epoch: int) -> None:
@@ -376,7 +403,7 @@ class Search:
         iterator = self._valid_iterator(
             self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
         )
-        stats = None
+        stats, phase_started = None, time.perf_counter()
         while done < ctrl.train_steps:
             chunk = train_chunk(self.config, done, ctrl.train_steps)
             values = self.steps.train_controller(iterator, tf.constant(chunk))
@@ -406,7 +433,16 @@ class Search:
                 stats["loss"],
             )
             self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
+        self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
+        check_started = time.perf_counter()
         self.run_check(epoch)
+        self._phase_seconds["check"] = time.perf_counter() - check_started
+        logging.info(
+            "search epoch %d/%d wall time: %s",
+            epoch + 1,
+            self.config.search.epochs,
+            ", ".join(f"{k} {summaries.format_seconds(v)}" for k, v in self._phase_seconds.items()),
+        )
 
     def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
         """The validation minibatches every arc of a check sees (`search.check.num_batches`)."""
@@ -433,6 +469,25 @@ class Search:
         )
         search_reports.report_check(self, epoch, result)
         return result
+
+
+class _StepClock:
+    """Steps and seconds spent inside step calls, for a throughput free of other phases."""
+
+    def __init__(self):
+        self.calls, self.steps, self.seconds = 0, 0, 0.0
+
+    def add(self, steps: int, seconds: float) -> None:
+        self.calls += 1
+        if self.calls > 1:  # The first call of a run traces the step.
+            self.steps += steps
+            self.seconds += seconds
+
+    def take_rate(self) -> float:
+        """Steps per second since the last call (NaN if none timed), and restarts the count."""
+        rate = self.steps / self.seconds if self.seconds > 0 else float("nan")
+        self.steps, self.seconds = 0, 0.0
+        return rate
 
 
 def _batches_text(num_batches: int, batch_size: int) -> str:

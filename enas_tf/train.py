@@ -85,12 +85,20 @@ def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # These import TensorFlow: after flag parsing, so --help is fast.
     from enas_tf import pipeline
+    from enas_tf.checkpoints import CheckpointError
     from enas_tf.configs import ConfigError
     from enas_tf.data.images import DataError
     from enas_tf.spaces.errors import ArcError
     from enas_tf.strategy import StrategyError
 
-    user_errors = (ConfigError, DataError, ArcError, pipeline.WorkdirError, StrategyError)
+    user_errors = (
+        ConfigError,
+        DataError,
+        ArcError,
+        pipeline.WorkdirError,
+        StrategyError,
+        CheckpointError,
+    )
 
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
     logging.info("workdir: %s", workdir)

@@ -24,9 +24,7 @@ def _built_cell(reduction=False):
     cell = micro_cells.SharedMicroCell(
         NUM_NODES, FILTERS, reduction=reduction, reduce_prev_prev=False, name="cell"
     )
-    cell.materializing = True
     cell(_inputs(), tf.zeros([4 * NUM_NODES], tf.int32), training=True)
-    cell.materializing = False
     return cell
 
 
@@ -47,11 +45,25 @@ def test_loose_end_mask_marks_unused_nodes():
 @pytest.mark.parametrize("reduction", [False, True])
 def test_every_branch_variable_exists_before_the_first_step(reduction):
     cell = _built_cell(reduction)
-    for node in cell.branches:
-        for side in node:
-            for layer in side:
-                assert layer.built, layer.name
+    # One row per (node, side, input) slot: node 2 reads 2 nodes, node 3 three, per side.
+    assert cell.num_slots == 2 * (2 + 3)
+    for op, stacks in cell.sep_stacks.items():
+        kernel = 3 if op == "sep_conv_3x3" else 5
+        assert stacks[0].shape == (cell.num_slots, kernel, kernel, FILTERS, 1)
+        assert stacks[2].shape == (cell.num_slots * FILTERS,)  # flat: not l2-decayed
+    assert (cell.reduce_stacks is not None) == reduction
     assert cell.output_proj.built
+    before = len(cell.weights)
+    cell(_inputs(3), tf.constant([1, 3, 0, 4, 2, 1, 1, 2], tf.int32), training=True)
+    assert len(cell.weights) == before
+
+
+def test_stacked_slots_are_initialised_independently():
+    cell = _built_cell()
+    for stack in (cell.sep_stacks["sep_conv_3x3"][0], cell.sep_stacks["sep_conv_5x5"][1]):
+        values = stack.numpy()
+        assert not np.allclose(values[0], values[1])
+        assert not np.allclose(values[1], values[2])
 
 
 def test_different_op_ids_give_different_outputs():
@@ -71,42 +83,61 @@ def test_different_op_ids_give_different_outputs():
             )
 
 
-def _gradients_by_branch(cell, tokens):
-    inputs = _inputs(2)
+def _slot_gradients(cell, grads_by_path):
+    """{(node, side, op, input): summed |gradient| of that branch's weight rows}.
+
+    Separable convs have one row per (node, side, input) slot; a reduction cell's stride-2
+    identity (factorized reduction) one row per (node, side), keyed with input None.
+    """
+    out = {}
+    for op, stacks in cell.sep_stacks.items():
+        for p in range(NUM_NODES):
+            for side in range(2):
+                for i in range(p + 2):
+                    slot = cell.slot(p + 2, side, i)
+                    out[(p + 2, side, op, i)] = sum(
+                        float(np.abs(grads_by_path[s.path].reshape(cell.num_slots, -1)[slot]).sum())
+                        for s in stacks
+                    )
+    for stacks in [cell.reduce_stacks] if cell.reduce_stacks else []:
+        for p in range(NUM_NODES):
+            for side in range(2):
+                out[(p + 2, side, "identity", None)] = sum(
+                    float(
+                        np.abs(grads_by_path[s.path].reshape(2 * NUM_NODES, -1)[2 * p + side]).sum()
+                    )
+                    for s in stacks
+                )
+    return out
+
+
+def _gradient_fn(cell, inputs):
     variables = cell.trainable_variables
 
     @tf.function
     def grads(tokens):
         with tf.GradientTape() as tape:
-            out = cell(inputs, tokens, training=True)
-            loss = tf.reduce_sum(tf.square(out))
+            loss = tf.reduce_sum(tf.square(cell(inputs, tokens, training=True)))
         return tape.gradient(loss, variables, unconnected_gradients="zero")
 
-    values = grads(tf.constant(tokens, tf.int32))
-    by_ref = {v.path: g.numpy() for v, g in zip(variables, values, strict=True)}
-    return {
-        (p, side, i): [by_ref[v.path] for v in layer.trainable_variables]
-        for p, node in enumerate(cell.branches)
-        for side, layers in enumerate(node)
-        for i, layer in enumerate(layers)
-    }
+    def by_path(tokens):
+        values = grads(tf.constant(tokens, tf.int32))
+        return {v.path: g.numpy() for v, g in zip(variables, values, strict=True)}
+
+    return grads, by_path
 
 
 @pytest.mark.parametrize("reduction", [False, True])
 def test_gradients_flow_only_into_the_chosen_branches(reduction):
     cell = _built_cell(reduction)
-    # Sep convs everywhere so that every chosen branch has weights:
-    # node 2 = sep3(input 0) + sep5(input 1); node 3 = sep3(node 2) + sep5(input 0).
-    tokens = [0, 0, 1, 1, 2, 0, 0, 1]
-    grads = _gradients_by_branch(cell, tokens)
-    num_ops = len(micro.OPS)
-    chosen = {(0, 0, 0), (0, 1, 1), (1, 1, 1)}
-    # Node 3 side a reads node 2 (index 2): in a reduction cell that is the stride-1 copy.
-    chosen.add((1, 0, num_ops if reduction else 0))
-    for key, values in grads.items():
-        if not values:
-            continue  # pooling / stride-1 identity have no weights
-        total = sum(float(np.abs(v).sum()) for v in values)
+    _, by_path = _gradient_fn(cell, _inputs(2))
+    # node 2 = sep3(input 0) + sep5(input 1); node 3 = sep3(node 2) + identity(input 0)
+    # (in a reduction cell the identity of a cell input is a factorized reduction).
+    grads = _slot_gradients(cell, by_path([0, 0, 1, 1, 2, 0, 0, 4]))
+    chosen = {(2, 0, "sep_conv_3x3", 0), (2, 1, "sep_conv_5x5", 1), (3, 0, "sep_conv_3x3", 2)}
+    if reduction:
+        chosen.add((3, 1, "identity", None))
+    for key, total in grads.items():
         if key in chosen:
             assert total > 0.0, f"chosen branch {key} got no gradient"
         else:
@@ -134,36 +165,21 @@ def test_one_traced_step_routes_gradients_by_the_arc_it_is_called_with():
     # A stale branch index (e.g. captured at trace time) would pass the per-call test above but
     # send every later gradient to the first arc's branches.
     cell = _built_cell()
-    inputs = _inputs(2)
-    variables = cell.trainable_variables
-
-    @tf.function
-    def grads(tokens):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.square(cell(inputs, tokens, training=True)))
-        return tape.gradient(loss, variables, unconnected_gradients="zero")
+    grads, by_path = _gradient_fn(cell, _inputs(2))
 
     def branches_with_gradient(tokens):
-        values = grads(tf.constant(tokens, tf.int32))
-        by_path = {v.path: g.numpy() for v, g in zip(variables, values, strict=True)}
-        return {
-            (p, side, i)
-            for p, node in enumerate(cell.branches)
-            for side, layers in enumerate(node)
-            for i, layer in enumerate(layers)
-            if any(np.abs(by_path[v.path]).sum() > 0 for v in layer.trainable_variables)
-        }
+        return {key for key, total in _slot_gradients(cell, by_path(tokens)).items() if total}
 
     assert branches_with_gradient([0, 0, 1, 1, 2, 0, 0, 1]) == {
-        (0, 0, 0),
-        (0, 1, 1),
-        (1, 0, 0),
-        (1, 1, 1),
+        (2, 0, "sep_conv_3x3", 0),
+        (2, 1, "sep_conv_5x5", 1),
+        (3, 0, "sep_conv_3x3", 2),
+        (3, 1, "sep_conv_5x5", 0),
     }
     assert branches_with_gradient([0, 1, 1, 0, 2, 1, 0, 0]) == {
-        (0, 0, 1),
-        (0, 1, 0),
-        (1, 0, 1),
-        (1, 1, 0),
+        (2, 0, "sep_conv_5x5", 0),
+        (2, 1, "sep_conv_3x3", 1),
+        (3, 0, "sep_conv_5x5", 2),
+        (3, 1, "sep_conv_3x3", 0),
     }
     assert grads.experimental_get_tracing_count() == 1

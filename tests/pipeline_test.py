@@ -189,7 +189,7 @@ def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp
     # The in-memory model: the retrained child restored from its checkpoint.
     arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
     retrain = Retrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
-    retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint).assert_consumed()
+    retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
     expected = make_serving_fn(retrain.child, splits.channel_mean, splits.channel_std)(
         tf.constant(pixels)
     )
@@ -289,7 +289,7 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     from enas_tf.lm_retrain import LmRetrain
 
     retrain = LmRetrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
-    retrain.manager.checkpoint.restore(retrain.manager.latest_checkpoint).assert_consumed()
+    retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
     ids = [[5, 9, splits.eos_id if splits.unk_id is None else splits.unk_id]]
     logits, _ = retrain.child(tf.constant(ids), retrain.child.zero_state(1), training=False)
     np.testing.assert_allclose(served, tf.nn.log_softmax(logits).numpy(), atol=1e-4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf import replicas
+from enas_tf import checkpoints, replicas
 from enas_tf.configs import ConfigError
 
 
@@ -109,8 +109,8 @@ def test_is_chief_follows_tf_config_rules(task_type, task_id, cluster, chief):
 
 def test_a_non_chief_saves_to_scratch_and_restores_from_the_chief(tmp_path):
     directory = str(tmp_path / "ckpt")
-    variable = tf.Variable(3.0)
-    checkpoint = tf.train.Checkpoint(v=variable)
+    variable = tf.Variable(3.0, name="v")
+    checkpoint = checkpoints.KeyedCheckpoint({"model": [variable]})
     chief = replicas.CheckpointManager(checkpoint, directory, tf.distribute.get_strategy())
     chief.save(checkpoint_number=7)
     cluster = {"worker": ["a:1", "b:1"]}
@@ -125,5 +125,5 @@ def test_a_non_chief_saves_to_scratch_and_restores_from_the_chief(tmp_path):
         "ckpt-7.index",
     ]
     assert worker.latest_checkpoint.endswith("ckpt-7")  # the chief's, not its own
-    checkpoint.restore(worker.latest_checkpoint)
+    worker.restore(worker.latest_checkpoint, "test")
     assert float(variable) == 3.0

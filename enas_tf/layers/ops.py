@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf.layers.norm import BatchStatNorm, batch_stat_norm
+from enas_tf.layers.norm import BatchStatNorm
 
 _HE_INIT = "he_normal"  # The paper initialises the shared weights with He initialisation.
 
@@ -131,95 +131,6 @@ def select_slice(stacked, index):
     return tf.tensordot(one_hot, stacked, axes=[[0], [0]])
 
 
-def _stacked_he_normal(num: int):
-    """He-normal initialisation of each of `num` stacked slices, as if it were one kernel.
-
-    Each slice gets its own `HeNormal` instance: an unseeded Keras 3 initializer fixes its seed
-    at construction, so calling one instance `num` times would give `num` identical slices.
-    """
-
-    def init(shape, dtype=None):
-        return tf.stack([keras.initializers.HeNormal()(shape[1:], dtype=dtype) for _ in range(num)])
-
-    return init
-
-
-class InputIndexedSepConv(keras.layers.Layer):
-    """The supernet's `StackedSepConv`: one weight set per possible input node of the op.
-
-    `call(x, input_index)` runs relu -> depthwise -> pointwise -> batch-stat norm twice with the
-    depthwise, pointwise, scale and offset weights of slice `input_index`, as the original ENAS
-    code does (`w[prev_cell]`): a weight set only ever sees inputs from one node, whose
-    statistics differ from the other nodes' (a cell input vs. a sum of two branches). Sharing
-    them across inputs made random-arc training of the supernet markedly slower (BUILD_NOTES.md).
-    Selecting the slice is a one-hot contraction, not another switch, so the number of
-    `switch_case` branches does not grow with the number of inputs (DESIGN.md rule 5).
-    """
-
-    def __init__(self, filters: int, kernel_size: int, strides: int = 1, *, num_inputs: int, **kw):
-        super().__init__(**kw)
-        if num_inputs < 1:
-            raise ValueError(f"num_inputs must be >= 1, got {num_inputs}")
-        self.filters, self.kernel_size, self.strides, self.num_inputs = (
-            filters,
-            kernel_size,
-            strides,
-            num_inputs,
-        )
-        self.epsilon = 1e-5
-
-    def build(self, input_shape):
-        n, k, f = self.num_inputs, self.kernel_size, self.filters
-        self.depthwise, self.pointwise, self.gammas, self.betas = [], [], [], []
-        channels = int(input_shape[-1])
-        for i in range(2):
-            self.depthwise.append(
-                self.add_weight(
-                    name=f"depthwise_{i}",
-                    shape=(n, k, k, channels, 1),
-                    initializer=_stacked_he_normal(n),
-                )
-            )
-            self.pointwise.append(
-                self.add_weight(
-                    name=f"pointwise_{i}",
-                    shape=(n, 1, 1, channels, f),
-                    initializer=_stacked_he_normal(n),
-                )
-            )
-            self.gammas.append(self.add_weight(name=f"gamma_{i}", shape=(n, f), initializer="ones"))
-            self.betas.append(self.add_weight(name=f"beta_{i}", shape=(n, f), initializer="zeros"))
-            channels = f
-
-    def call(self, x, input_index, training=None):
-        del training  # Batch statistics in every mode (see `make_norm`).
-        for i in range(2):
-            strides = self.strides if i == 0 else 1
-            x = tf.nn.separable_conv2d(
-                tf.nn.relu(x),
-                select_slice(self.depthwise[i], input_index),
-                select_slice(self.pointwise[i], input_index),
-                strides=[1, strides, strides, 1],
-                padding="SAME",
-            )
-            x = batch_stat_norm(
-                x,
-                select_slice(self.gammas[i], input_index),
-                select_slice(self.betas[i], input_index),
-                self.epsilon,
-            )
-        return x
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "num_inputs": self.num_inputs,
-        }
-
-
 class FactorizedReduce(keras.layers.Layer):
     """Halves the spatial size without losing every other pixel.
 
@@ -261,6 +172,34 @@ class FactorizedReduce(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "search": self.search}
 
 
+def window_max_pool(x, strides: int = 1):
+    """3x3 'same' max pooling as maxima over shifted slices (see `WindowMaxPool`)."""
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    lowest = tf.constant(x.dtype.min, x.dtype)
+    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
+    rows = tf.slice(padded, [0, 0, 0, 0], [-1, height, -1, -1])
+    for dy in (1, 2):
+        rows = tf.maximum(rows, tf.slice(padded, [0, dy, 0, 0], [-1, height, -1, -1]))
+    out = tf.slice(rows, [0, 0, 0, 0], [-1, -1, width, -1])
+    for dx in (1, 2):
+        out = tf.maximum(out, tf.slice(rows, [0, 0, dx, 0], [-1, -1, width, -1]))
+    if strides > 1:
+        # TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on
+        # even sizes (offset 1 in `out`, which is centred on every pixel) and at -1 on odd.
+        # The subsampling is a 1x1 average pool (a copy) rather than a strided slice, for
+        # the same reason as the shifts above: `AvgPoolGrad` is cheap, `StridedSliceGrad`
+        # is not, and XLA compiles both.
+        offsets = [1 - _same_pad_top(int(x.shape[axis]), strides) for axis in (1, 2)]
+        out = tf.slice(out, [0, offsets[0], offsets[1], 0], [-1, -1, -1, -1])
+        out = tf.nn.avg_pool2d(out, 1, strides, "SAME")
+    return out
+
+
+def _same_pad_top(size: int, strides: int) -> int:
+    output = -(-size // strides)
+    return max((output - 1) * strides + 3 - size, 0) // 2
+
+
 class WindowMaxPool(keras.layers.Layer):
     """3x3 'same' max pooling as maxima over shifted slices of the padded input.
 
@@ -282,29 +221,7 @@ class WindowMaxPool(keras.layers.Layer):
         self.strides = strides
 
     def call(self, x):
-        height, width = tf.shape(x)[1], tf.shape(x)[2]
-        lowest = tf.constant(x.dtype.min, x.dtype)
-        padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
-        rows = tf.slice(padded, [0, 0, 0, 0], [-1, height, -1, -1])
-        for dy in (1, 2):
-            rows = tf.maximum(rows, tf.slice(padded, [0, dy, 0, 0], [-1, height, -1, -1]))
-        out = tf.slice(rows, [0, 0, 0, 0], [-1, -1, width, -1])
-        for dx in (1, 2):
-            out = tf.maximum(out, tf.slice(rows, [0, 0, dx, 0], [-1, -1, width, -1]))
-        if self.strides > 1:
-            # TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on
-            # even sizes (offset 1 in `out`, which is centred on every pixel) and at -1 on odd.
-            # The subsampling is a 1x1 average pool (a copy) rather than a strided slice, for
-            # the same reason as the shifts above: `AvgPoolGrad` is cheap, `StridedSliceGrad`
-            # is not, and XLA compiles both.
-            offsets = [1 - self._same_pad_top(int(x.shape[axis])) for axis in (1, 2)]
-            out = tf.slice(out, [0, offsets[0], offsets[1], 0], [-1, -1, -1, -1])
-            out = tf.nn.avg_pool2d(out, 1, self.strides, "SAME")
-        return out
-
-    def _same_pad_top(self, size: int) -> int:
-        output = -(-size // self.strides)
-        return max((output - 1) * self.strides + 3 - size, 0) // 2
+        return window_max_pool(x, self.strides)
 
     def get_config(self):
         return {**super().get_config(), "strides": self.strides}
@@ -317,7 +234,6 @@ def make_micro_op(
     *,
     search: bool,
     name: str,
-    num_inputs: int = 1,
 ):
     """Builds one candidate op of the micro space.
 
@@ -327,18 +243,12 @@ def make_micro_op(
       strides: 2 for ops applied to a reduction cell's inputs, else 1.
       search: see `make_norm`.
       name: layer name.
-      num_inputs: in the supernet, the number of nodes the op can read; its separable convs
-        keep one weight set per input node (`InputIndexedSepConv`).
 
     Returns:
       A Keras layer; identity with stride 2 is a factorized reduction.
     """
     if op in ("sep_conv_3x3", "sep_conv_5x5"):
         kernel_size = 3 if op == "sep_conv_3x3" else 5
-        if search:
-            return InputIndexedSepConv(
-                filters, kernel_size, strides, num_inputs=num_inputs, name=name
-            )
         return StackedSepConv(filters, kernel_size, strides, search=search, name=name)
     if op == "avg_pool_3x3":
         return keras.layers.AveragePooling2D(3, strides=strides, padding="same", name=name)

@@ -100,20 +100,14 @@ class MicroSupernet(_MicroNetwork):
         return self.cells[position]((prev_prev, prev), cell_tokens, training=training)
 
     def materialize(self, image_shape):
-        """Creates every variable of every branch before the first step (DESIGN.md rule 2).
+        """Creates every variable before the first step (DESIGN.md rule 2).
 
-        Runs one eager forward pass on zeros in which each cell evaluates all its candidate ops
-        instead of switching, so no variable is ever created inside a `tf.switch_case` branch.
-        Call it inside `strategy.scope()`.
+        The cells create their stacked branch weights in `build`, outside any switch branch;
+        one eager forward pass on zeros builds the rest (stem, calibrations, projections,
+        heads). Call it inside `strategy.scope()`.
         """
-        for cell in self.cells:
-            cell.materializing = True
-        try:
-            tokens = tf.zeros([8 * self.num_nodes], tf.int32)
-            self(tf.zeros([2, *image_shape]), tokens, training=True)
-        finally:
-            for cell in self.cells:
-                cell.materializing = False
+        tokens = tf.zeros([8 * self.num_nodes], tf.int32)
+        self(tf.zeros([2, *image_shape]), tokens, training=True)
 
 
 class MicroChild(_MicroNetwork):

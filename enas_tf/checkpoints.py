@@ -1,0 +1,126 @@
+"""Checkpoints whose weights are keyed by variable path, and their checked restore.
+
+Keras 3 layers do not expose list-held sub-layers to `tf.train.Checkpoint`, so a model's
+weights are saved as a `{variable.path: variable}` dict instead of the object graph. Earlier
+versions saved *ordered lists*: a restructured model (issue #12 stacked the supernet's weights)
+would then load weights into whichever variables now sat at the same positions, or fail deep
+inside TensorFlow. Keyed by path, a mismatch is found before anything is loaded and reported
+with the names that differ, and a checkpoint of the old layout is refused with what to do.
+
+Every checkpoint also holds `layout` (an int64 variable, `LAYOUT`), so a later change of the
+layout can be recognised the same way.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
+
+LAYOUT = 2  # 1 (unmarked): weights as ordered lists; 2: weights keyed by variable path.
+_LAYOUT_KEY = "layout/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that this version cannot load into this model; the message says why."""
+
+
+def keyed(variables, what: str) -> dict[str, tf.Variable]:
+    """`{key: variable}` for a checkpoint, the key being the variable's path below its owner.
+
+    The first path component (the model's or optimizer's own name) is dropped: Keras makes
+    auto-generated names unique per process (`sgd`, `sgd_1`, ...), so a resumed run that
+    built a second optimizer would not find its own variables under the first one's name.
+
+    Args:
+      variables: Keras (or tf) variables of one model or optimizer.
+      what: what they belong to, for the error message.
+    """
+    out = {}
+    for variable in variables:
+        path = getattr(variable, "path", None) or variable.name
+        key = path.split("/", 1)[-1]
+        if key in out:
+            raise ValueError(f"{what}: two variables share the checkpoint key {key!r}")
+        out[key] = variable
+    return out
+
+
+class KeyedCheckpoint:
+    """A `tf.train.Checkpoint` whose model weights are `{variable path: variable}` dicts.
+
+    Args:
+      weights: {item name: variables}, e.g. {"supernet": model.weights}; each item is saved
+        keyed by variable path and checked by name before a restore.
+      **others: other trackables (counters, generators), saved as `tf.train.Checkpoint` does.
+    """
+
+    def __init__(self, weights: dict, **others):
+        self.weights = {name: keyed(variables, name) for name, variables in weights.items()}
+        marker = tf.Variable(LAYOUT, dtype=tf.int64, trainable=False, name="checkpoint_layout")
+        self.checkpoint = tf.train.Checkpoint(layout=marker, **self.weights, **others)
+
+    def restore(self, path: str, what: str) -> None:
+        """Checks `path` (see `check_compatible`), then restores every value from it.
+
+        Args:
+          path: a checkpoint file prefix.
+          what: e.g. "search" or "retrain", for error messages.
+        """
+        check_compatible(path, what, self.weights)
+        try:
+            self.checkpoint.restore(path).assert_consumed()
+        except (AssertionError, ValueError, tf.errors.OpError) as error:
+            raise CheckpointError(
+                f"cannot restore the {what} checkpoint {path}: {error}"
+            ) from error
+
+
+def _saved_children(path: str) -> dict[str, set[str]]:
+    """{top-level name: names of its children} of the checkpoint at `path` (its object graph)."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        graph = trackable_object_graph_pb2.TrackableObjectGraph()
+        graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    except (tf.errors.OpError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot read the checkpoint {path}: {error}. Delete that checkpoint (the previous "
+            "one in the same directory is then used) or start a new --workdir"
+        ) from error
+    nodes = graph.nodes
+    return {
+        child.local_name: {grandchild.local_name for grandchild in nodes[child.node_id].children}
+        for child in nodes[0].children
+    }
+
+
+def _sample(names) -> str:
+    names = sorted(names)
+    return ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+
+
+def check_compatible(path: str, what: str, weights: dict) -> None:
+    """Raises `CheckpointError` unless `path` holds the variables `weights` names.
+
+    Args:
+      path: the checkpoint file prefix to restore.
+      what: e.g. "search" or "retrain", for the message.
+      weights: {item name: {variable path: variable}}, the keyed items of the checkpoint.
+    """
+    saved = _saved_children(path)
+    if "layout" not in saved:
+        raise CheckpointError(
+            f"the {what} checkpoint {path} was written by an older enas_tf that stored weights "
+            "by position; this version keys them by variable path (and the supernet's weights "
+            "were restructured), so it cannot be loaded safely. Start a new --workdir, or "
+            "finish this run with the enas_tf version that started it"
+        )
+    for name, variables in weights.items():
+        missing = set(variables) - saved.get(name, set())
+        unexpected = saved.get(name, set()) - set(variables)
+        if missing or unexpected:
+            raise CheckpointError(
+                f"the {what} checkpoint {path} does not match this model's {name}: "
+                f"{len(missing)} variables missing from it ({_sample(missing)}), "
+                f"{len(unexpected)} not in the model ({_sample(unexpected)}). It was written "
+                "by a different model configuration or enas_tf version; use a new --workdir"
+            )

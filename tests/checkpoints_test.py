@@ -1,0 +1,75 @@
+"""Tests of checkpoints keyed by variable path and their checked restore."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from enas_tf import checkpoints
+
+
+def _model(second_layer="b"):
+    # Named, as enas_tf's models are: optimizer slot names embed the model's name.
+    model = keras.Sequential(
+        [keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name=second_layer)], name="net"
+    )
+    model.build((None, 4))
+    return model
+
+
+def _keyed(model, optimizer=None):
+    weights = {"model": model.weights}
+    if optimizer is not None:
+        weights["optimizer"] = optimizer.variables
+    return checkpoints.KeyedCheckpoint(weights, step=tf.Variable(0, dtype=tf.int64))
+
+
+def test_round_trip_restores_every_value_by_path(tmp_path):
+    model = _model()
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    optimizer.build(model.trainable_variables)
+    saved = [w.numpy() for w in model.weights]
+    path = _keyed(model, optimizer).checkpoint.save(str(tmp_path / "ckpt"))
+    # A second optimizer in the same process: Keras names it `sgd_1`; the keys below the
+    # owner's name still match.
+    other = _model()
+    other_optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    other_optimizer.build(other.trainable_variables)
+    assert other_optimizer.variables[0].path.startswith("sgd_1/")
+    _keyed(other, other_optimizer).restore(path, "test")
+    for value, weight in zip(saved, other.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), value)
+
+
+def test_an_old_positional_checkpoint_is_refused_with_what_to_do(tmp_path):
+    model = _model()
+    path = tf.train.Checkpoint(model=list(model.weights)).save(str(tmp_path / "old"))
+    before = [w.numpy() for w in model.weights]
+    with pytest.raises(checkpoints.CheckpointError, match="older enas_tf.*new --workdir"):
+        _keyed(model).restore(path, "search")
+    for value, weight in zip(before, model.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), value)  # nothing loaded
+
+
+def test_a_checkpoint_of_another_model_names_the_differing_variables(tmp_path):
+    path = _keyed(_model("b")).checkpoint.save(str(tmp_path / "ckpt"))
+    with pytest.raises(
+        checkpoints.CheckpointError, match=r"2 variables missing from it \(c/bias, c/kernel\)"
+    ) as info:
+        _keyed(_model("c")).restore(path, "retrain")
+    assert "b/kernel" in str(info.value)  # in the checkpoint, not in the model
+    assert "retrain checkpoint" in str(info.value)
+
+
+def test_an_unreadable_checkpoint_is_a_checkpoint_error(tmp_path):
+    path = _keyed(_model()).checkpoint.save(str(tmp_path / "ckpt"))
+    with open(path + ".index", "wb") as index:
+        index.write(b"not an index")
+    with pytest.raises(checkpoints.CheckpointError, match="cannot read the checkpoint"):
+        _keyed(_model()).restore(path, "search")
+
+
+def test_two_variables_with_one_key_are_refused():
+    first, second = tf.Variable(1.0, name="w"), tf.Variable(2.0, name="w")
+    with pytest.raises(ValueError, match="share the checkpoint key"):
+        checkpoints.keyed([first, second], "model")
