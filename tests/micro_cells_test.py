@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.layers import micro_cells
+from enas_tf.layers import micro_cells, micro_routing
 from enas_tf.spaces import micro
 
 FILTERS = 4
@@ -31,7 +31,7 @@ def _built_cell(reduction=False):
 def test_select_node_picks_the_indexed_tensor():
     nodes = [tf.fill([2], float(i)) for i in range(4)]
     for index in range(4):
-        out = micro_cells.select_node(nodes, tf.constant(index))
+        out = micro_routing.select_node(nodes, tf.constant(index))
         np.testing.assert_array_equal(out.numpy(), [index, index])
 
 

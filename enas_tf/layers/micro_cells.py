@@ -23,42 +23,13 @@ trace and stepped 1.29x slower than its fixed child.
 
 from __future__ import annotations
 
-import functools
-
 import keras
 import tensorflow as tf
 
-from enas_tf.layers import supernet_ops
+from enas_tf.layers import micro_routing, supernet_ops
 from enas_tf.layers.norm import DropPath
 from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
-from enas_tf.spaces.micro import OPS, MicroCell
-
-_SEP_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5}
-
-
-def select_node(nodes, index):
-    """Returns `nodes[index]` for an int32 tensor index, without stacking (no copies).
-
-    A switch over identities. Measured alternatives (BUILD_NOTES.md): gathering from a stack
-    copies every candidate forwards and backwards; a one-hot weighted sum touches every
-    candidate; a `tf.TensorArray` read records no gradient for the tape.
-    """
-    if len(nodes) == 1:
-        return nodes[0]
-    if tf.executing_eagerly():
-        return _switch_node(nodes, index)
-    return _traced_switch_node(nodes, index)
-
-
-def _switch_node(nodes, index):
-    return tf.switch_case(index, [functools.partial(tf.identity, node) for node in nodes])
-
-
-# One function per (shape, number of candidates), shared by every call site (see
-# `_traced_switch_op` below for why, and why not inlined).
-_traced_switch_node = tf.function(
-    _switch_node, autograph=False, experimental_attributes={"_noinline": True}
-)
+from enas_tf.spaces.micro import MicroCell
 
 
 def loose_end_mask(cell_tokens, num_nodes: int):
@@ -67,72 +38,6 @@ def loose_end_mask(cell_tokens, num_nodes: int):
     node_ids = tf.range(2, num_nodes + 2, dtype=inputs.dtype)
     used = tf.reduce_any(tf.equal(inputs[:, :, None], node_ids[None, None, :]), axis=[0, 1])
     return 1.0 - tf.cast(used, tf.float32)
-
-
-def _branches(x, strides, sep_weights, reduce_weights):
-    """Zero-argument callables, one per op of `OPS`, applying it to `x`."""
-    calls = []
-    for op in OPS:
-        if op in _SEP_KERNELS:
-            calls.append(lambda w=sep_weights[op]: supernet_ops.sep_conv(x, w, strides))
-        elif op == "avg_pool_3x3":
-            calls.append(lambda: supernet_ops.avg_pool(x, strides))
-        elif op == "max_pool_3x3":
-            calls.append(lambda: supernet_ops.max_pool(x, strides))
-        elif strides == 1:  # identity
-            calls.append(lambda: tf.identity(x))
-        else:
-            calls.append(lambda: supernet_ops.factorized_reduce(x, reduce_weights))
-    return calls
-
-
-def _switch_op(outer, inner, index, op, sep_weights, reduce_weights):
-    """Applies the arc's op of one (node, side) to its selected input.
-
-    Args:
-      outer: the selected input; in a reduction cell, the selected *cell input* (used with
-        stride 2 when `index` < 2).
-      inner: reduction cells with computed nodes: the selected computed node (stride 1,
-        used when `index` >= 2); else None.
-      index, op: int32 scalars from the arc.
-      sep_weights: {sep op name: its eight slot weights} for this (node, side, input).
-      reduce_weights: a reduction cell's factorized-reduction weights for this (node, side);
-        None in a normal cell.
-    """
-    if reduce_weights is None:
-        return tf.switch_case(op, _branches(outer, 1, sep_weights, None))
-    calls = _branches(outer, 2, sep_weights, reduce_weights)
-    if inner is not None:
-        calls += _branches(inner, 1, sep_weights, None)
-    return tf.switch_case(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
-
-
-# Traced once per distinct signature (stage shape and cell type: 7 in the paper's search
-# model) and called from every (cell, node, side) of that signature: the step's graph holds
-# one copy of each op switch and of its gradient instead of one per call site (issue #12: 2,072
-# branch functions and 66k function nodes for the paper's search model before). `_noinline`
-# keeps it a function call at run time too: inlined into every call site (and its switches
-# lowered to Switch/Merge there), the first step spent ~45 s building the executor of the
-# expanded graph, for ~2% faster steps (BUILD_NOTES.md). XLA inlines it when compiling.
-_traced_switch_op = tf.function(
-    _switch_op, autograph=False, experimental_attributes={"_noinline": True}
-)
-
-
-def route(nodes, index, op, sep_weights, reduce_weights, reduction: bool):
-    """One side of one node: picks its input among `nodes` and applies its op.
-
-    In a reduction cell an op applied to one of the two cell inputs (`nodes[:2]`) runs with
-    stride 2 and an op applied to a computed node with stride 1: the switch index is
-    `op + 5 * (index >= 2)`.
-    """
-    if not reduction:
-        outer, inner = select_node(nodes, index), None
-    else:
-        outer = select_node(nodes[:2], tf.minimum(index, 1))
-        inner = select_node(nodes[2:], tf.maximum(index - 2, 0)) if len(nodes) > 2 else None
-    switch = _switch_op if tf.executing_eagerly() else _traced_switch_op
-    return switch(outer, inner, index, op, sep_weights, reduce_weights)
 
 
 class CellInputs(keras.layers.Layer):
@@ -208,7 +113,7 @@ class SharedMicroCell(keras.layers.Layer):
         del input_shape  # Every shape follows from `filters` (the inputs layer calibrates).
         self.sep_stacks = {
             op: self._stacks(f"{op}_", supernet_ops.sep_weight_shapes(k, self.filters))
-            for op, k in _SEP_KERNELS.items()
+            for op, k in micro_routing.SEP_KERNELS.items()
         }
         self.reduce_stacks = None
         if self.reduction:
@@ -256,26 +161,18 @@ class SharedMicroCell(keras.layers.Layer):
             ]
             for op, stacks in self.sep_stacks.items()
         }
-        reduce_rows = None
         if self.reduction:  # one row per (node, side): no selection needed
-            reduce_rows = [
+            picked["reduce"] = [
                 tf.unstack(self._as_rows(stack, 2 * self.num_nodes)) for stack in self.reduce_stacks
             ]
-        nodes = [prev_prev, prev]
-        for p in range(self.num_nodes):
-            node = 0.0
-            for side in range(2):
-                j = 2 * p + side
-                node += route(
-                    nodes,
-                    input_ids[p, side],
-                    op_ids[p, side],
-                    {op: [w[j] for w in weights] for op, weights in picked.items()},
-                    [w[j] for w in reduce_rows] if reduce_rows else None,
-                    self.reduction,
-                )
-            nodes.append(node)
-        outputs = nodes[2:]
+        outputs = micro_routing.cell_dag(
+            prev_prev,
+            prev,
+            input_ids,
+            op_ids,
+            picked,
+            reduction=self.reduction,
+        )
         mask = tf.cast(loose_end_mask(cell_tokens, self.num_nodes), outputs[-1].dtype)
         masked = [outputs[p] * mask[p] for p in range(self.num_nodes)]
         return self.output_proj(tf.concat(masked, axis=-1), training=training)

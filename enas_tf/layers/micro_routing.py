@@ -1,0 +1,135 @@
+"""Routing inside a shared micro cell: input selection and op switch.
+
+`cell_dag` computes a cell's nodes for an int32 arc: each (node, side) picks its input
+(`select_node`, a switch over identities) and applies its op (`tf.switch_case` over the
+functional branches of `supernet_ops`). Both switches are traced once per signature and
+shared by every call site (`_traced_*`), so the graph does not grow with cells x nodes x
+sides.
+
+What the selection still costs: TensorFlow's gradient of a switch returns a full-size
+gradient for *every* candidate, zeros for the unchosen ones, and adds them all up per node
+(30 of the 40 candidate gradients of a 5-node cell are zero tensors). That is most of the
+supernet's remaining step overhead over the fixed child on CPU (BUILD_NOTES.md, with the two
+written-out gradients tried and measured slower).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import tensorflow as tf
+
+from enas_tf.layers import supernet_ops
+from enas_tf.spaces.micro import OPS
+
+SEP_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5}
+_NO_INLINE = {"_noinline": True}
+
+
+def select_node(nodes, index):
+    """Returns `nodes[index]` for an int32 tensor index, without stacking (no copies).
+
+    A switch over identities. Measured alternatives (BUILD_NOTES.md): gathering from a stack
+    copies every candidate forwards and backwards; a one-hot weighted sum touches every
+    candidate; a `tf.TensorArray` read records no gradient for the tape.
+    """
+    if len(nodes) == 1:
+        return nodes[0]
+    if tf.executing_eagerly():
+        return _switch_node(nodes, index)
+    return _traced_switch_node(nodes, index)
+
+
+def _switch_node(nodes, index):
+    return tf.switch_case(index, [functools.partial(tf.identity, node) for node in nodes])
+
+
+# One function per (shape, number of candidates), shared by every call site (see
+# `_traced_switch_op` below for why, and why not inlined).
+_traced_switch_node = tf.function(
+    _switch_node, autograph=False, experimental_attributes={"_noinline": True}
+)
+
+
+def _branches(x, strides, sep_weights, reduce_weights):
+    """Zero-argument callables, one per op of `OPS`, applying it to `x`."""
+    calls = []
+    for op in OPS:
+        if op in SEP_KERNELS:
+            calls.append(lambda w=sep_weights[op]: supernet_ops.sep_conv(x, w, strides))
+        elif op == "avg_pool_3x3":
+            calls.append(lambda: supernet_ops.avg_pool(x, strides))
+        elif op == "max_pool_3x3":
+            calls.append(lambda: supernet_ops.max_pool(x, strides))
+        elif strides == 1:  # identity
+            calls.append(lambda: tf.identity(x))
+        else:
+            calls.append(lambda: supernet_ops.factorized_reduce(x, reduce_weights))
+    return calls
+
+
+def _switch_op(outer, inner, index, op, sep_weights, reduce_weights):
+    """Applies the arc's op of one (node, side) to its selected input.
+
+    Args:
+      outer: the selected input; in a reduction cell, the selected *cell input* (used with
+        stride 2 when `index` < 2).
+      inner: reduction cells with computed nodes: the selected computed node (stride 1,
+        used when `index` >= 2); else None.
+      index, op: int32 scalars from the arc.
+      sep_weights: {sep op name: its eight slot weights} for this (node, side, input).
+      reduce_weights: a reduction cell's factorized-reduction weights for this (node, side);
+        None in a normal cell.
+    """
+    if reduce_weights is None:
+        return tf.switch_case(op, _branches(outer, 1, sep_weights, None))
+    calls = _branches(outer, 2, sep_weights, reduce_weights)
+    if inner is not None:
+        calls += _branches(inner, 1, sep_weights, None)
+    return tf.switch_case(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
+
+
+# Traced once per distinct signature (stage shape and cell type: 7 in the paper's search
+# model) and called from every (cell, node, side) of that signature: the step's graph holds
+# one copy of each op switch and of its gradient instead of one per call site (issue #12: 2,072
+# branch functions and 66k function nodes for the paper's search model before). `_noinline`
+# keeps it a function call at run time too: inlined into every call site (and its switches
+# lowered to Switch/Merge there), the first step spent ~45 s building the executor of the
+# expanded graph, for ~2% faster steps (BUILD_NOTES.md). XLA inlines it when compiling.
+_traced_switch_op = tf.function(
+    _switch_op, autograph=False, experimental_attributes={"_noinline": True}
+)
+
+
+def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
+    """The computed nodes of a shared micro cell.
+
+    Args:
+      prev_prev, prev: the calibrated cell inputs (same shape).
+      input_ids, op_ids: int32 [num_nodes, 2] from the arc.
+      weights: {sep op name: 8 lists (`SEP_WEIGHTS`) of 2 * num_nodes slot tensors, one per
+        (node, side)} and, in a reduction cell, "reduce": 4 lists (`REDUCE_WEIGHTS`) of the
+        same length.
+      reduction: whether the cell is a reduction cell.
+
+    Returns:
+      The list of the cell's `num_nodes` computed nodes.
+    """
+    num_nodes = int(input_ids.shape[0])
+    nodes = [prev_prev, prev]
+    for p in range(num_nodes):
+        node = 0.0
+        for side in range(2):
+            j = 2 * p + side
+            index, op = input_ids[p, side], op_ids[p, side]
+            sep_weights = {name: [stack[j] for stack in weights[name]] for name in SEP_KERNELS}
+            reduce_weights = [stack[j] for stack in weights["reduce"]] if reduction else None
+            if not reduction:
+                outer, inner = select_node(nodes, index), None
+            else:
+                outer = select_node(nodes[:2], tf.minimum(index, 1))
+                inner = select_node(nodes[2:], tf.maximum(index - 2, 0)) if p > 0 else None
+            switch = _switch_op if tf.executing_eagerly() else _traced_switch_op
+            node += switch(outer, inner, index, op, sep_weights, reduce_weights)
+        nodes.append(node)
+    return nodes[2:]
