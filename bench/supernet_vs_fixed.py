@@ -14,6 +14,7 @@ Usage (default: configs/cifar10_micro.py's search, batch 160 on 32x32):
     python bench/supernet_vs_fixed.py --config=configs/ptb_rnn.py          # rnn (PTB) search
     python bench/supernet_vs_fixed.py --config=configs/quickstart.py --image_size=16
     python bench/supernet_vs_fixed.py --config.search.model.num_layers=3   # any override
+    python bench/supernet_vs_fixed.py --batch=160 --model=supernet         # peak memory, alone
 
 Not a test: numbers depend on the machine. Record them in BUILD_NOTES.md with the command.
 """
@@ -21,6 +22,7 @@ Not a test: numbers depend on the machine. Record them in BUILD_NOTES.md with th
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import time
@@ -45,6 +47,13 @@ _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per model (after one war
 _ARCS = flags.DEFINE_integer("arcs", 50, "different arcs stepped through for the trace count")
 _JIT = flags.DEFINE_bool("jit_compile", False, "XLA-compile both steps")
 _VOCAB = flags.DEFINE_integer("vocab", 10_000, "rnn space: vocabulary size (PTB: 10,000)")
+_MODEL = flags.DEFINE_enum(
+    "model",
+    "both",
+    ["both", "supernet", "child"],
+    "time one model alone (its own process: the printed peak resident memory is then that "
+    "model's build, trace and steps, plus the TensorFlow runtime)",
+)
 
 
 def batch_size() -> int:
@@ -159,41 +168,50 @@ def main(argv):
     else:
         images = tf.constant(rng.normal(size=(batch_size(), *shape)), tf.float32)
         labels = tf.constant(rng.integers(0, 10, batch_size()), tf.int32)
-    models, arc, tokens, build_s = build_models(rng, shape)
-    supernet, child = models["supernet"], models["child"]
+    which = ("supernet", "child") if _MODEL.value == "both" else (_MODEL.value,)
+    models, arc, tokens, build_s = build_models(rng, shape, which)
+    timings = {}
+    if "supernet" in models:
+        super_step = make_step(models["supernet"], make_optimizer(), supernet=True)
+        timings["supernet"] = time_steps(super_step, images, labels, [tokens])
+    if "child" in models:
+        child_step = make_step(models["child"], make_optimizer(), supernet=False)
+        timings["child"] = time_steps(child_step, images, labels, [tokens])
 
-    super_opt = make_optimizer()
-    super_step = make_step(supernet, super_opt, supernet=True)
-    super_first, super_ms = time_steps(super_step, images, labels, [tokens])
-
-    child_opt = make_optimizer()
-    child_step = make_step(child, child_opt, supernet=False)
-    child_first, child_ms = time_steps(child_step, images, labels, [tokens])
-
-    arcs = [
-        tf.constant(
-            builders.supernet_tokens(config, builders.sample_random_arc(config, rng)), tf.int32
-        )
-        for _ in range(_ARCS.value)
-    ]
-    for arc_tokens in arcs:
-        super_step(images, labels, arc_tokens)
-    traces = super_step.experimental_get_tracing_count()
-
+    params = " / ".join(f"{models[name].count_params()} {name}" for name in models)
     print(
         f"{config.space} search model {config.search.model.to_dict()}, batch {batch_size()} x "
-        f"{shape}, jit_compile={_JIT.value}, {supernet.count_params()} supernet / "
-        f"{child.count_params()} child params"
+        f"{shape}, jit_compile={_JIT.value}, {params} params"
     )
     print(f"arc: {builders.describe_arc(arc)}")
     print("| model | build s | first step (trace+run) s | ms/step (median) |")
     print("|---|---|---|---|")
-    print(f"| supernet (switch_case) | {build_s:.1f} | {super_first:.1f} | {super_ms:.1f} |")
-    print(f"| fixed child | - | {child_first:.1f} | {child_ms:.1f} |")
-    print(f"supernet / fixed: {super_ms / child_ms:.2f}x")
-    print(
-        f"supernet traces after {_ARCS.value} different arcs (+{_STEPS.value + 1} steps): {traces}"
-    )
+    if "supernet" in timings:
+        first, ms = timings["supernet"]
+        print(f"| supernet (switch_case) | {build_s:.1f} | {first:.1f} | {ms:.1f} |")
+    if "child" in timings:
+        first, ms = timings["child"]
+        print(f"| fixed child | - | {first:.1f} | {ms:.1f} |")
+    if len(timings) == 2:
+        print(f"supernet / fixed: {timings['supernet'][1] / timings['child'][1]:.2f}x")
+    else:  # ru_maxrss is in KiB on Linux
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory of this process ({_MODEL.value} only): {peak_mib:.0f} MiB")
+    if "supernet" in timings:
+        arcs = [
+            tf.constant(
+                builders.supernet_tokens(config, builders.sample_random_arc(config, rng)),
+                tf.int32,
+            )
+            for _ in range(_ARCS.value)
+        ]
+        for arc_tokens in arcs:
+            super_step(images, labels, arc_tokens)
+        traces = super_step.experimental_get_tracing_count()
+        print(
+            f"supernet traces after {_ARCS.value} different arcs (+{_STEPS.value + 1} steps): "
+            f"{traces}"
+        )
 
 
 if __name__ == "__main__":
