@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.layers.macro_layers import FixedMacroLayer, MacroBranch, SharedMacroLayer
+from enas_tf.layers.macro_layers import (
+    FixedMacroLayer,
+    MacroBranch,
+    SharedMacroLayer,
+    branch_forward,
+)
 from enas_tf.spaces import macro
 
 FILTERS = 4
@@ -97,3 +102,16 @@ def test_fixed_branches_build_the_real_op(op):
     assert type(branch.body).__name__ == expected
     if op.startswith("conv"):
         assert branch.body.kernel.shape[0] == int(op[-1])
+
+
+@pytest.mark.parametrize("op", macro.OPS)
+def test_the_functional_branch_equals_the_keras_branch(op):
+    branch = MacroBranch(op, FILTERS, search=True, name=op)
+    x = tf.constant(np.random.default_rng(5).normal(size=(2, 8, 8, FILTERS)), tf.float32)
+    branch(x, training=True)  # builds it
+    rng = np.random.default_rng(6)
+    for weight in branch.weights:  # non-trivial norm scales and offsets too
+        weight.assign(weight.numpy() + 0.1 * rng.normal(size=weight.shape))
+    expected = branch(x, training=True).numpy()
+    got = branch_forward(op, x, branch.weight_tensors()).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -8,7 +8,9 @@ authors' fixed model). Skip sources are the layers *before* the op's input (0 ..
 layer k - 1 always feeds the op, as in the authors' code.
 
 Shared layer routing (DESIGN.md rules 1-4): the op token picks a branch with `tf.switch_case`
-over branches that were all built before the first step; the skip bits enter as a float 0/1
+over functional copies of branches that were all built before the first step (`branch_forward`
+on each `MacroBranch`'s weights, in one traced function shared by every layer of a shape); the
+skip bits enter as a float 0/1
 mask that multiplies every candidate source before the concatenation. A masked source adds
 zeros to the 1x1 convolution, so this is exactly the concatenation of the selected sources with
 the matching rows of the weight, in a shape that does not depend on the arc. (The authors'
@@ -24,7 +26,8 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from enas_tf.layers.ops import WindowMaxPool, make_norm
+from enas_tf.layers.norm import batch_stat_norm
+from enas_tf.layers.ops import WindowMaxPool, make_norm, window_max_pool
 
 _HE_INIT = "he_normal"
 
@@ -96,6 +99,17 @@ class MacroBranch(keras.layers.Layer):
             x = self.out_norm(x, training=training)
         return x
 
+    def weight_tensors(self) -> list:
+        """The branch's weights, read, in the order `branch_forward` takes them (supernet)."""
+        weights = [self.inp.kernel, self.inp_norm.gamma, self.inp_norm.beta]
+        if isinstance(self.body, keras.layers.SeparableConv2D):
+            weights += [self.body.depthwise_kernel, self.body.pointwise_kernel]
+        elif isinstance(self.body, keras.layers.Conv2D):
+            weights += [self.body.kernel]
+        if self.out_norm is not None:
+            weights += [self.out_norm.gamma, self.out_norm.beta]
+        return [tf.convert_to_tensor(w) for w in weights]
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -103,6 +117,40 @@ class MacroBranch(keras.layers.Layer):
             "filters": self.filters,
             "search": self.search,
         }
+
+
+def branch_forward(op: str, x, weights):
+    """`MacroBranch(op, search=True)` as a function of its `weight_tensors()`."""
+    epsilon = 1e-5  # BatchStatNorm's
+    kernel, gamma, beta, *rest = weights
+    x = tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+    x = tf.nn.relu(batch_stat_norm(x, gamma, beta, epsilon))
+    kind = op.rpartition("_")[0]
+    if kind == "conv":
+        x = tf.nn.conv2d(x, rest[0], strides=1, padding="SAME")
+    elif kind == "sep_conv":
+        x = tf.nn.separable_conv2d(x, rest[0], rest[1], strides=[1, 1, 1, 1], padding="SAME")
+    elif op == "avg_pool_3x3":
+        return tf.nn.avg_pool2d(x, 3, 1, "SAME")
+    else:
+        return window_max_pool(x, 1)
+    return batch_stat_norm(x, rest[-2], rest[-1], epsilon)
+
+
+def _switch_op(x, op_token, weights, ops):
+    calls = [
+        functools.partial(branch_forward, op, x, branch_weights)
+        for op, branch_weights in zip(ops, weights, strict=True)
+    ]
+    return tf.switch_case(op_token, calls)
+
+
+# Traced once per layer shape and op list, shared by every layer of that shape, kept a function
+# call at run time: the same construction as the micro cells' switches
+# (`enas_tf.layers.micro_routing`; why, with figures, in BUILD_NOTES.md, issue #12).
+_traced_switch_op = tf.function(
+    _switch_op, autograph=False, experimental_attributes={"_noinline": True}
+)
 
 
 class SkipCombine(keras.layers.Layer):
@@ -148,13 +196,14 @@ class SharedMacroLayer(keras.layers.Layer):
           training: Keras training flag.
         """
         x = layers[-1]
-        calls = [functools.partial(branch, x, training=training) for branch in self.branches]
-        if self.materializing:
-            out = [call() for call in calls][0]
-        elif len(calls) == 1:
-            out = calls[0]()
+        if self.materializing:  # builds every branch's variables, outside any switch
+            out = [branch(x, training=training) for branch in self.branches][0]
+        elif len(self.branches) == 1:
+            out = self.branches[0](x, training=training)
         else:
-            out = tf.switch_case(op_token, calls)
+            switch = _switch_op if tf.executing_eagerly() else _traced_switch_op
+            weights = [branch.weight_tensors() for branch in self.branches]
+            out = switch(x, op_token, weights, self.ops)
         if self.combine is None:
             return out
         mask = tf.cast(skip_bits, out.dtype)
