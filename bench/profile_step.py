@@ -34,7 +34,6 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from enas_tf import training  # noqa: E402
 
-_MODEL = flags.DEFINE_enum("model", "supernet", ["supernet", "child"], "model to profile")
 _TOP = flags.DEFINE_integer("top", 20, "ops to print")
 _LOGDIR = flags.DEFINE_string("logdir", "", "profile output (default: a temporary directory)")
 _PROFILED_STEPS = 3
@@ -65,10 +64,12 @@ def main(argv):
     batch = bench.batch_size()
     images = tf.constant(rng.normal(size=(batch, *shape)), tf.float32)
     labels = tf.constant(rng.integers(0, 10, batch), tf.int32)
-    models, _, tokens, _ = bench.build_models(rng, shape, which=(_MODEL.value,))
-    model = models[_MODEL.value]
+    # --model is supernet_vs_fixed.py's flag; "both" (its default) profiles the supernet.
+    which = "child" if bench._MODEL.value == "child" else "supernet"
+    models, _, tokens, _ = bench.build_models(rng, shape, which=(which,))
+    model = models[which]
     optimizer = training.make_child_optimizer(bench._CONFIG.value.search.optimizer, 100)
-    step = bench.make_step(model, optimizer, supernet=_MODEL.value == "supernet")
+    step = bench.make_step(model, optimizer, supernet=which == "supernet")
 
     step(images, labels, tokens).numpy()  # trace
     times = []
@@ -85,7 +86,7 @@ def main(argv):
     micros, counts = op_times(logdir)
     total = sum(v for k, v in micros.items() if k != "Process")
     print(
-        f"{_MODEL.value}: {1000 * statistics.median(times):.1f} ms/step wall (median of 5); "
+        f"{which}: {1000 * statistics.median(times):.1f} ms/step wall (median of 5); "
         f"{total / 1000 / _PROFILED_STEPS:.1f} ms/step of op CPU time; profile in {logdir}"
     )
     print("| op | CPU ms/step | ops/step |")

@@ -26,6 +26,7 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
+from enas_tf.layers import shared_functions
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import WindowMaxPool, make_norm, window_max_pool
 
@@ -145,12 +146,9 @@ def _switch_op(x, op_token, weights, ops):
     return tf.switch_case(op_token, calls)
 
 
-# Traced once per layer shape and op list, shared by every layer of that shape, kept a function
-# call at run time: the same construction as the micro cells' switches
-# (`enas_tf.layers.micro_routing`; why, with figures, in BUILD_NOTES.md, issue #12).
-_traced_switch_op = tf.function(
-    _switch_op, autograph=False, experimental_attributes={"_noinline": True}
-)
+# One traced function per layer shape and op list, shared by every layer of that shape
+# (`enas_tf.layers.shared_functions`).
+_shared_switch_op = shared_functions.shared(_switch_op)
 
 
 class SkipCombine(keras.layers.Layer):
@@ -201,9 +199,8 @@ class SharedMacroLayer(keras.layers.Layer):
         elif len(self.branches) == 1:
             out = self.branches[0](x, training=training)
         else:
-            switch = _switch_op if tf.executing_eagerly() else _traced_switch_op
             weights = [branch.weight_tensors() for branch in self.branches]
-            out = switch(x, op_token, weights, self.ops)
+            out = _shared_switch_op(x, op_token, weights, self.ops)
         if self.combine is None:
             return out
         mask = tf.cast(skip_bits, out.dtype)

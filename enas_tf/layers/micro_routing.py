@@ -3,8 +3,8 @@
 `cell_dag` computes a cell's nodes for an int32 arc: each (node, side) picks its input
 (`select_node`, a switch over identities) and applies its op (`tf.switch_case` over the
 functional branches of `supernet_ops`). Both switches are traced once per signature and
-shared by every call site (`_traced_*`), so the graph does not grow with cells x nodes x
-sides.
+shared by every call site (`shared_functions.shared`), so the graph does not grow with
+cells x nodes x sides.
 
 What the selection still costs: TensorFlow's gradient of a switch returns a full-size
 gradient for *every* candidate, zeros for the unchosen ones, and adds them all up per node
@@ -19,11 +19,10 @@ import functools
 
 import tensorflow as tf
 
-from enas_tf.layers import supernet_ops
+from enas_tf.layers import shared_functions, supernet_ops
 from enas_tf.spaces.micro import OPS
 
 SEP_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5}
-_NO_INLINE = {"_noinline": True}
 
 
 def select_node(nodes, index):
@@ -35,20 +34,14 @@ def select_node(nodes, index):
     """
     if len(nodes) == 1:
         return nodes[0]
-    if tf.executing_eagerly():
-        return _switch_node(nodes, index)
-    return _traced_switch_node(nodes, index)
+    return _shared_switch_node(nodes, index)
 
 
 def _switch_node(nodes, index):
     return tf.switch_case(index, [functools.partial(tf.identity, node) for node in nodes])
 
 
-# One function per (shape, number of candidates), shared by every call site (see
-# `_traced_switch_op` below for why, and why not inlined).
-_traced_switch_node = tf.function(
-    _switch_node, autograph=False, experimental_attributes={"_noinline": True}
-)
+_shared_switch_node = shared_functions.shared(_switch_node)
 
 
 def _branches(x, strides, sep_weights, reduce_weights):
@@ -89,16 +82,8 @@ def _switch_op(outer, inner, index, op, sep_weights, reduce_weights):
     return tf.switch_case(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
 
 
-# Traced once per distinct signature (stage shape and cell type: 7 in the paper's search
-# model) and called from every (cell, node, side) of that signature: the step's graph holds
-# one copy of each op switch and of its gradient instead of one per call site (issue #12: 2,072
-# branch functions and 66k function nodes for the paper's search model before). `_noinline`
-# keeps it a function call at run time too: inlined into every call site (and its switches
-# lowered to Switch/Merge there), the first step spent ~45 s building the executor of the
-# expanded graph, for ~2% faster steps (BUILD_NOTES.md). XLA inlines it when compiling.
-_traced_switch_op = tf.function(
-    _switch_op, autograph=False, experimental_attributes={"_noinline": True}
-)
+# One traced function per signature (stage shape, cell type): 7 in the paper's search model.
+_shared_switch_op = shared_functions.shared(_switch_op)
 
 
 def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
@@ -129,7 +114,6 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
             else:
                 outer = select_node(nodes[:2], tf.minimum(index, 1))
                 inner = select_node(nodes[2:], tf.maximum(index - 2, 0)) if p > 0 else None
-            switch = _switch_op if tf.executing_eagerly() else _traced_switch_op
-            node += switch(outer, inner, index, op, sep_weights, reduce_weights)
+            node += _shared_switch_op(outer, inner, index, op, sep_weights, reduce_weights)
         nodes.append(node)
     return nodes[2:]
