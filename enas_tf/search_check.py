@@ -183,7 +183,7 @@ def policy_vs_random(
     """Scores `num_arcs` policy samples and `num_arcs` uniform arcs on the same `batches`.
 
     Args:
-      steps: `enas_tf.search.SearchSteps` (its `sample_policy`, `sample_uniform` and
+      steps: `enas_tf.search_steps.SearchSteps` (its `sample_policy`, `sample_uniform` and
         `evaluate_arc` are used).
       batches: validation minibatches (distributed values), the same for every arc.
       num_arcs: arcs of each kind.

@@ -1,0 +1,200 @@
+"""What the search trains and the compiled steps that train it.
+
+`SearchState` holds every variable of a search (both models, both optimizers, baseline,
+counters, random generator), created before the first step inside the strategy's scope
+(DESIGN.md rule 2). `SearchSteps` holds the per-replica step functions and their
+`tf.function` loops (Orbit style, DESIGN.md rule 7): child updates, controller updates, and
+the shared-weight evaluations that derive and the in-run check use. `enas_tf.search` runs
+them in epochs, logs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from enas_tf import checkpoints, reinforce, training
+from enas_tf.controller import Controller
+from enas_tf.controller_training import ControllerTrainer
+from enas_tf.models import builders
+from enas_tf.random_policy import UniformPolicy
+
+
+def build_controller(config) -> Controller:
+    """The controller of the configured search space with the config's settings."""
+    ctrl = config.search.controller
+    return Controller(
+        builders.decision_program(config),
+        lstm_size=ctrl.lstm_size,
+        tanh_constant=ctrl.tanh_constant or None,
+        op_tanh_reduce=ctrl.op_tanh_reduce,
+        temperature=ctrl.temperature or None,
+    )
+
+
+@dataclasses.dataclass
+class SearchState:
+    """Everything the search trains or counts; all of it is checkpointed."""
+
+    supernet: object  # MicroSupernet, MacroSupernet or RnnSupernet
+    controller: Controller
+    child_optimizer: object
+    controller_optimizer: object
+    baseline: tf.Variable
+    child_step: tf.Variable
+    controller_step: tf.Variable
+    epoch: tf.Variable
+    phase: tf.Variable
+    generator: tf.random.Generator
+
+    def checkpoint(self) -> checkpoints.KeyedCheckpoint:
+        # Weights keyed by variable path (Keras 3 layers do not expose list attributes to
+        # tf.train.Checkpoint); the architecture is fixed by config.json.
+        return checkpoints.KeyedCheckpoint(
+            {
+                "supernet": self.supernet.weights,
+                "controller": self.controller.weights,
+                "child_optimizer": self.child_optimizer.variables,
+                "controller_optimizer": self.controller_optimizer.variables,
+            },
+            baseline=self.baseline,
+            child_step=self.child_step,
+            controller_step=self.controller_step,
+            epoch=self.epoch,
+            phase=self.phase,
+            generator=self.generator,
+        )
+
+
+def build_search_state(config, strategy, task) -> SearchState:
+    """Creates every variable of the search inside `strategy.scope()` (DESIGN.md rule 2).
+
+    Args:
+      config: the run config.
+      strategy: the `tf.distribute` strategy.
+      task: `ImageTask` or `LmTask`: builds the supernet and the child optimizer.
+    """
+    with strategy.scope():
+        supernet = task.build_supernet()
+        controller = build_controller(config)
+        child_optimizer = task.make_child_optimizer()
+        child_optimizer.build(supernet.trainable_variables)
+        controller_optimizer = reinforce.make_controller_optimizer(
+            config.search.controller.learning_rate
+        )
+        controller_optimizer.build(controller.trainable_variables)
+        task.create_child_state(strategy)
+        counter = lambda name: tf.Variable(0, dtype=tf.int64, trainable=False, name=name)  # noqa: E731
+        return SearchState(
+            supernet=supernet,
+            controller=controller,
+            child_optimizer=child_optimizer,
+            controller_optimizer=controller_optimizer,
+            baseline=tf.Variable(0.0, trainable=False, name="baseline"),
+            child_step=counter("child_step"),
+            controller_step=counter("controller_step"),
+            epoch=counter("epoch"),
+            phase=counter("phase"),
+            generator=tf.random.Generator.from_seed(config.seed),
+        )
+
+
+class SearchSteps:
+    """The compiled functions of the search; each is traced once for every architecture.
+
+    Task-specific math (loss, score, reward) comes from `task` (`ImageTask` or `LmTask`).
+    """
+
+    def __init__(self, config, strategy, state: SearchState, task, jit_compile: bool):
+        self.config, self.strategy, self.state, self.task = config, strategy, state, task
+        self.global_batch = config.search.batch_size
+        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        self.uniform = UniformPolicy(state.controller.program)
+        self.child_replica_step = compile_step(self._child_replica_step)
+        self.train_child = tf.function(self._train_child)
+        self.controller_trainer = ControllerTrainer(
+            config.search.controller,
+            strategy,
+            controller=state.controller,
+            optimizer=state.controller_optimizer,
+            baseline=state.baseline,
+            controller_step=state.controller_step,
+            generator=state.generator,
+            score_fn=lambda batch, tokens: task.score(state.supernet, batch, tokens),
+            reward_fn=task.reward,
+            replica_seed=self._replica_seed,
+            score_name=task.metric,
+            jit_compile=jit_compile,
+        )
+        self.train_controller = self.controller_trainer.train
+        self.evaluate_arc = tf.function(self._evaluate_arc)
+        # Sampling outside the training loops (checks, derive): one trace each.
+        self.sample_policy = tf.function(state.controller.sample_with_details)
+        self.sample_uniform = tf.function(self.uniform.sample)
+
+    def _replica_seed(self, seed):
+        """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
+        if self.config.search.arc_sampling == "shared":
+            return seed
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
+
+    # Child phase -------------------------------------------------------------------------
+    def _child_arc(self, seed):
+        """The child this replica trains: a policy sample, or uniform under policy=random."""
+        if self.config.search.policy == "random":
+            return self.uniform.sample(self._replica_seed(seed))
+        return self.state.controller.sample(self._replica_seed(seed))[0]
+
+    def _child_replica_step(self, seed, batch):
+        state, search = self.state, self.config.search
+        tokens = self._child_arc(seed)
+        variables = state.supernet.trainable_variables
+        num_replicas = self.strategy.num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            loss, decayed, extra = self.task.child_loss(
+                state.supernet, batch, tokens, self.global_batch
+            )
+            l2 = search.optimizer.l2 * training.l2_penalty(decayed) / num_replicas
+            total = loss + l2
+        grads = tape.gradient(total, variables)
+        grad_norm = training.apply_clipped_gradients(
+            state.child_optimizer, grads, variables, search.optimizer.grad_clip
+        )
+        return loss, extra, grad_norm, tokens
+
+    def _train_child(self, iterator, num_steps):
+        state, strategy = self.state, self.strategy
+        total_loss = tf.constant(0.0)
+        extra_sum = tf.constant(0.0)
+        grad_norm = tf.constant(0.0)
+        for _ in tf.range(num_steps):
+            batch = next(iterator)
+            seed = state.generator.make_seeds(1)[:, 0]
+            loss, extra, norm, _ = strategy.run(self.child_replica_step, args=(seed, batch))
+            total_loss += strategy.reduce("SUM", loss, axis=None)
+            extra_sum += strategy.reduce("SUM", extra, axis=None)
+            grad_norm = strategy.reduce("MEAN", norm, axis=None)
+            state.child_step.assign_add(1)
+        mean_loss = total_loss / tf.cast(num_steps, tf.float32)
+        metrics = self.task.child_metrics(mean_loss, extra_sum, num_steps, self.global_batch)
+        # The raw sums let the caller combine several calls into one log line.
+        return {**metrics, "grad_norm": grad_norm, "_loss_sum": total_loss, "_extra": extra_sum}
+
+    def _evaluate_arc(self, batch, tokens):
+        """The task's score (accuracy or perplexity) of one arc on one validation minibatch."""
+
+        def replica(batch, tokens):
+            return self.task.score(self.state.supernet, batch, tokens)
+
+        score = self.strategy.run(replica, args=(batch, tokens))
+        return self.strategy.reduce("MEAN", score, axis=None)
+
+    def sample_arc(self, seed):
+        """(tokens, log_prob, entropy) of a policy sample; uniform tokens under policy=random."""
+        if self.config.search.policy == "random":
+            tokens = self.sample_uniform(seed)
+            return tokens, tf.constant(0.0), tf.constant(0.0)
+        policy = self.sample_policy(seed)
+        return policy.tokens, policy.log_prob, policy.entropy
