@@ -1,7 +1,7 @@
 """Benchmark: search child steps per second vs steps per call, replicas and arc sampling.
 
 The search's compiled child loop runs `n` steps per `tf.function` call (`steps_per_loop`, a
-`tf.range` loop; DESIGN.md rule 7) so that the per-call dispatch, large on a TPU, is paid once
+`tf.range` loop; docs/DESIGN.md rule 7) so that the per-call dispatch, large on a TPU, is paid once
 per n steps. This prints child steps/second of the real `SearchSteps.train_child` on the
 config's data for n in `--loops`, on one replica (the default strategy) and on two replicas
 (MirroredStrategy over two logical CPUs, the multi-device proxy) with both arc-sampling modes

@@ -1,6 +1,6 @@
 """The ENAS search: alternate a child phase (shared weights w) and a controller phase (policy).
 
-Structure (Orbit style, DESIGN.md rule 7): per-replica step functions (optionally XLA-compiled)
+Structure (Orbit style, docs/DESIGN.md rule 7): per-replica step functions (optionally XLA-compiled)
 -> a `tf.function` that runs `n` of them in a `tf.range` loop -> an eager outer loop that logs,
 writes summaries and checkpoints. The architecture is an int32 tensor sampled inside the step,
 so one trace serves every child.

@@ -2,8 +2,8 @@
 
 `SearchState` holds every variable of a search (both models, both optimizers, baseline,
 counters, random generator), created before the first step inside the strategy's scope
-(DESIGN.md rule 2). `SearchSteps` holds the per-replica step functions and their
-`tf.function` loops (Orbit style, DESIGN.md rule 7): child updates, controller updates, and
+(docs/DESIGN.md rule 2). `SearchSteps` holds the per-replica step functions and their
+`tf.function` loops (Orbit style, docs/DESIGN.md rule 7): child updates, controller updates, and
 the shared-weight evaluations that derive and the in-run check use. `enas_tf.search` runs
 them in epochs, logs and checkpoints.
 """
@@ -68,7 +68,7 @@ class SearchState:
 
 
 def build_search_state(config, strategy, task) -> SearchState:
-    """Creates every variable of the search inside `strategy.scope()` (DESIGN.md rule 2).
+    """Creates every variable of the search inside `strategy.scope()` (docs/DESIGN.md rule 2).
 
     Args:
       config: the run config.

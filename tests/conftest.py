@@ -1,5 +1,5 @@
 """Test-wide settings: quiet TensorFlow, make the repo importable from any cwd, and give the
-process two logical CPU devices so MirroredStrategy tests have two replicas (DESIGN.md:
+process two logical CPU devices so MirroredStrategy tests have two replicas (docs/DESIGN.md:
 the multi-device proxy). The split must happen before TensorFlow initialises its devices,
 hence here; a single-device strategy still uses /cpu:0 only.
 

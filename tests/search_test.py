@@ -59,7 +59,7 @@ def test_controller_sampling_and_policy_gradient_compile_with_xla(space_config):
 
 
 def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_path):
-    # The TPU proxy (DESIGN.md rule 8). Compile time grows with the number of distinct switch
+    # The TPU proxy (docs/DESIGN.md rule 8). Compile time grows with the number of distinct switch
     # functions (shared by every cell, node and side of a shape since issue #12): building the
     # tiny micro search, compiling and running both steps took 39 s on 2 CPU cores.
     search = _search(space_config, splits, tmp_path, jit_compile=True)
@@ -100,7 +100,7 @@ def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(splits, tmp_p
     assert second.done
 
 
-# Distribution (DESIGN.md: MirroredStrategy on 2 logical CPUs) ----------------------------------
+# Distribution (docs/DESIGN.md: MirroredStrategy on 2 logical CPUs) -------------------------------
 def _mirrored_search(config, splits, workdir, arc_sampling, strategy):
     config = ml_collections.ConfigDict(config.to_dict())
     config.search.arc_sampling = arc_sampling
@@ -164,7 +164,7 @@ def test_mirrored_search_keeps_replicas_identical_and_routes_as_configured(
             assert 0.0 <= score <= 1.0
     assert state.child_step.numpy() == 3 and state.controller_step.numpy() == 3
     # Three child steps in calls of 1 and 2 steps, three controller updates: one trace
-    # of each loop function (DESIGN.md rule 1). Under MirroredStrategy the per-replica step is
+    # of each loop function (docs/DESIGN.md rule 1). Under MirroredStrategy the per-replica step is
     # traced into the loop's graph, once per replica, and has no trace count of its own.
     assert steps.train_child.experimental_get_tracing_count() == 1
     assert steps.train_controller.experimental_get_tracing_count() == 1

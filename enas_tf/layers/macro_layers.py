@@ -7,7 +7,7 @@ back to `filters` channels (paper appendix B, "Stabilizing Stochastic Skip Conne
 authors' fixed model). Skip sources are the layers *before* the op's input (0 .. k - 2), since
 layer k - 1 always feeds the op, as in the authors' code.
 
-Shared layer routing (DESIGN.md rules 1-4): the op token picks a branch with `tf.switch_case`
+Shared layer routing (docs/DESIGN.md rules 1-4): the op token picks a branch with `tf.switch_case`
 over functional copies of branches that were all built before the first step (`branch_forward`
 on each `MacroBranch`'s weights, in one traced function shared by every layer of a shape); the
 skip bits enter as a float 0/1

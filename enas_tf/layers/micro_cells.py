@@ -4,7 +4,7 @@ A cell has two inputs (the outputs of the two previous cells, calibrated to `fil
 at the cell's input resolution) and `num_nodes` computed nodes; node k adds `op_a(h[input_a])`
 and `op_b(h[input_b])`. The cell output concatenates the loose ends (nodes no later node uses).
 
-Shared cell routing (DESIGN.md rules 1-4): the arc arrives as an int32 tensor. The separable
+Shared cell routing (docs/DESIGN.md rules 1-4): the arc arrives as an int32 tensor. The separable
 convs keep one weight set per (node, side, input node) *slot*, as the original code does
 (`w[prev_cell]`), all slots of a kind in one stacked variable per cell; the cell picks the slots
 of its arc with one contraction per stack (`supernet_ops.select_rows`). A node's input is picked

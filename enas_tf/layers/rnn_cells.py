@@ -8,7 +8,7 @@ connections. Node 1 reads the input and the previous state,
 (and next state) averages the loose ends (the paper) or every node after the first (the
 authors' enas_lm GPU code: "all_but_first"), as configured.
 
-Shared cell routing (DESIGN.md rules 1-5): the weights of node l are stacked over its possible
+Shared cell routing (docs/DESIGN.md rules 1-5): the weights of node l are stacked over its possible
 inputs, `[l - 1, H, 2H]`, and the arc's input index picks a slice by one-hot contraction once
 per call (not per time step); the input node itself is picked from the list of node values by
 the same contraction; the activation is a masked select over the four activations (all four are

@@ -76,7 +76,7 @@ def build_lm_supernet(config, vocab_size: int) -> RnnSupernet:
 
 
 def build_supernet(config, num_classes: int, image_shape: Sequence[int]):
-    """The configured supernet with every variable built (DESIGN.md rule 2)."""
+    """The configured supernet with every variable built (docs/DESIGN.md rule 2)."""
     model = config.search.model
     if config.space == "macro":
         supernet = MacroSupernet(

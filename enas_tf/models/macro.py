@@ -135,7 +135,7 @@ class MacroSupernet(_MacroNetwork):
         return self.macro_layers[layer - 1](outputs, op_token, skip_bits, training=training)
 
     def materialize(self, image_shape):
-        """Creates every variable of every branch before the first step (DESIGN.md rule 2).
+        """Creates every variable of every branch before the first step (docs/DESIGN.md rule 2).
 
         One eager forward pass on zeros in which every layer runs all its branches instead of
         switching, so no variable is created inside a `tf.switch_case` branch. Call it inside

@@ -100,7 +100,7 @@ class MicroSupernet(_MicroNetwork):
         return self.cells[position]((prev_prev, prev), cell_tokens, training=training)
 
     def materialize(self, image_shape):
-        """Creates every variable before the first step (DESIGN.md rule 2).
+        """Creates every variable before the first step (docs/DESIGN.md rule 2).
 
         The cells create their stacked branch weights in `build`, outside any switch branch;
         one eager forward pass on zeros builds the rest (stem, calibrations, projections,
