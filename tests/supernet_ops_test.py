@@ -73,3 +73,23 @@ def test_stacked_he_normal_slices_differ_and_have_he_scale():
     assert not np.allclose(values[0], values[1])
     # He normal: std = sqrt(2 / fan_in), fan_in = 5 * 5 * 16 (truncated normal: a bit less).
     assert 0.6 * np.sqrt(2 / 400) < values.std() < 1.1 * np.sqrt(2 / 400)
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+def test_max_pool_gradient_in_a_plain_and_an_xla_step_equals_keras(strides):
+    x = _x(8, 3, seed=7)  # continuous values: no ties, so every max-pool gradient agrees
+    pool = keras.layers.MaxPooling2D(3, strides=strides, padding="same")
+
+    def grad(fn):
+        def run(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(tf.square(fn(x)))
+            return tape.gradient(loss, x)
+
+        return run
+
+    expected = tf.function(grad(pool))(x).numpy()
+    ours = grad(lambda x: supernet_ops.max_pool(x, strides))
+    np.testing.assert_allclose(tf.function(ours)(x).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(tf.function(ours, jit_compile=True)(x).numpy(), expected, atol=1e-5)

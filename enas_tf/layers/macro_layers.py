@@ -26,9 +26,9 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from enas_tf.layers import shared_functions
+from enas_tf.layers import shared_functions, supernet_ops
 from enas_tf.layers.norm import batch_stat_norm
-from enas_tf.layers.ops import WindowMaxPool, make_norm, window_max_pool
+from enas_tf.layers.ops import WindowMaxPool, make_norm
 
 _HE_INIT = "he_normal"
 
@@ -134,7 +134,7 @@ def branch_forward(op: str, x, weights):
     elif op == "avg_pool_3x3":
         return tf.nn.avg_pool2d(x, 3, 1, "SAME")
     else:
-        return window_max_pool(x, 1)
+        return supernet_ops.max_pool(x, 1)
     return batch_stat_norm(x, rest[-2], rest[-1], epsilon)
 
 

@@ -22,7 +22,8 @@ from tensorflow.python.ops import control_flow_util  # the test cond_v2 itself u
 _NO_INLINE = {"_noinline": True}
 
 
-def _in_xla_context() -> bool:
+def in_xla_context() -> bool:
+    """Whether the graph being built (or one it is nested in) is XLA-compiled."""
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
@@ -37,7 +38,7 @@ def shared(python_function):
     def call(*args):
         if tf.executing_eagerly():
             return python_function(*args)
-        xla = _in_xla_context()
+        xla = in_xla_context()
         if xla not in traced:
             traced[xla] = tf.function(
                 python_function, autograph=False, experimental_attributes=_NO_INLINE

@@ -20,6 +20,7 @@ import math
 import keras
 import tensorflow as tf
 
+from enas_tf.layers import shared_functions
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import window_max_pool
 
@@ -140,5 +141,18 @@ def avg_pool(x, strides: int):
 
 
 def max_pool(x, strides: int):
-    """3x3 'same' max pooling that XLA compiles inside a switch branch (`WindowMaxPool`)."""
-    return window_max_pool(x, strides)
+    """3x3 'same' max pooling that XLA compiles inside a switch branch (`WindowMaxPool`).
+
+    Outside an XLA-compiled step it runs as its own small XLA computation: TensorFlow's
+    executor would run its gradient as ~20 separate full-size passes (selects, pads,
+    comparisons), which were the largest item of the paper micro supernet's CPU step at batch
+    160 (~1.3 s of op time, more than all its convolutions); XLA fuses them (1,903 -> 1,428
+    ms/step there; BUILD_NOTES.md). TensorFlow's own max-pool kernels are no better inside a
+    switch branch: the oneDNN forward/backward pair cannot form across branch functions.
+    """
+    if shared_functions.in_xla_context():
+        return window_max_pool(x, strides)
+    return _fused_window_max_pool(x, strides)
+
+
+_fused_window_max_pool = tf.function(window_max_pool, jit_compile=True, autograph=False)
