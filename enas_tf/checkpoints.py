@@ -17,7 +17,6 @@ import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 LAYOUT = 2  # 1 (unmarked): weights as ordered lists; 2: weights keyed by variable path.
-_LAYOUT_KEY = "layout/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class CheckpointError(ValueError):

@@ -135,8 +135,12 @@ class CheckpointManager:
     """
 
     def __init__(self, keyed_checkpoint, directory: str, strategy, max_to_keep: int = 2):
-        """Args: keyed_checkpoint: a `checkpoints.KeyedCheckpoint`; directory, strategy,
-        max_to_keep: as `tf.train.CheckpointManager`'s."""
+        """Args:
+        keyed_checkpoint: a `checkpoints.KeyedCheckpoint`.
+        directory: the chief's checkpoint directory.
+        strategy: the `tf.distribute` strategy (who is chief).
+        max_to_keep: as `tf.train.CheckpointManager`'s.
+        """
         self.keyed, self.directory = keyed_checkpoint, directory
         self.checkpoint = keyed_checkpoint.checkpoint
         self.chief = is_chief(strategy)

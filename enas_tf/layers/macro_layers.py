@@ -7,11 +7,11 @@ back to `filters` channels (paper appendix B, "Stabilizing Stochastic Skip Conne
 authors' fixed model). Skip sources are the layers *before* the op's input (0 .. k - 2), since
 layer k - 1 always feeds the op, as in the authors' code.
 
-Shared layer routing (docs/DESIGN.md rules 1-4): the op token picks a branch with `tf.switch_case`
-over functional copies of branches that were all built before the first step (`branch_forward`
-on each `MacroBranch`'s weights, in one traced function shared by every layer of a shape); the
-skip bits enter as a float 0/1
-mask that multiplies every candidate source before the concatenation. A masked source adds
+Shared layer routing (docs/DESIGN.md rules 1-4): the op token picks a branch with
+`tf.switch_case` over functional copies of branches that were all built before the first step
+(`branch_forward` on each `MacroBranch`'s weights, in one traced function shared by every layer
+of a shape); the skip bits enter as a float 0/1 mask that multiplies every candidate source
+before the concatenation. A masked source adds
 zeros to the 1x1 convolution, so this is exactly the concatenation of the selected sources with
 the matching rows of the weight, in a shape that does not depend on the arc. (The authors'
 search code instead summed the selected layers; summing and concatenating are different
@@ -122,7 +122,7 @@ class MacroBranch(keras.layers.Layer):
 
 def branch_forward(op: str, x, weights):
     """`MacroBranch(op, search=True)` as a function of its `weight_tensors()`."""
-    epsilon = 1e-5  # BatchStatNorm's
+    epsilon = supernet_ops.EPSILON  # BatchStatNorm's
     kernel, gamma, beta, *rest = weights
     x = tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
     x = tf.nn.relu(batch_stat_norm(x, gamma, beta, epsilon))
@@ -132,7 +132,7 @@ def branch_forward(op: str, x, weights):
     elif kind == "sep_conv":
         x = tf.nn.separable_conv2d(x, rest[0], rest[1], strides=[1, 1, 1, 1], padding="SAME")
     elif op == "avg_pool_3x3":
-        return tf.nn.avg_pool2d(x, 3, 1, "SAME")
+        return supernet_ops.avg_pool(x, 1)
     else:
         return supernet_ops.max_pool(x, 1)
     return batch_stat_norm(x, rest[-2], rest[-1], epsilon)

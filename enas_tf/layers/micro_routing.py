@@ -6,11 +6,11 @@ functional branches of `supernet_ops`). Both switches are traced once per signat
 shared by every call site (`shared_functions.shared`), so the graph does not grow with
 cells x nodes x sides.
 
-What the selection still costs: TensorFlow's gradient of a switch returns a full-size
-gradient for *every* candidate, zeros for the unchosen ones, and adds them all up per node
-(30 of the 40 candidate gradients of a 5-node cell are zero tensors). That is most of the
-supernet's remaining step overhead over the fixed child on CPU (BUILD_NOTES.md, with the two
-written-out gradients tried and measured slower).
+What the selection still costs: at batch 64 on CPU, most of the supernet's remaining step
+overhead over the fixed child (1.05x with the selection replaced by a fixed input, for timing
+only). Not its zero gradients for unchosen candidates: a gradient without any (tested exact)
+was no faster. BUILD_NOTES.md has those measurements and the written-out cell gradients that
+were tried and dropped.
 """
 
 from __future__ import annotations
