@@ -144,16 +144,26 @@ def make_optimizer():
     return training.make_child_optimizer(search.optimizer, 100)
 
 
-def time_steps(step, images, labels, tokens_list):
+def first_step(step, images, labels, tokens) -> float:
+    """Seconds of the first call: tracing, graph optimisation and one run."""
     start = time.perf_counter()
-    step(images, labels, tokens_list[0]).numpy()
-    first = time.perf_counter() - start
-    times = []
-    for i in range(_STEPS.value):
-        start = time.perf_counter()
-        step(images, labels, tokens_list[i % len(tokens_list)]).numpy()
-        times.append(time.perf_counter() - start)
-    return first, 1000 * statistics.median(times)
+    step(images, labels, tokens).numpy()
+    return time.perf_counter() - start
+
+
+def time_steps(steps, images, labels, tokens) -> list[list[float]]:
+    """Milliseconds per call of each step, the steps taking turns (A B A B ...).
+
+    Taking turns keeps the two models' figures comparable when the machine's speed drifts
+    during the run (a shared or throttled CPU): the ratio is taken pair by pair.
+    """
+    times = [[] for _ in steps]
+    for _ in range(_STEPS.value):
+        for step, model_times in zip(steps, times, strict=True):
+            start = time.perf_counter()
+            step(images, labels, tokens).numpy()
+            model_times.append(1000 * (time.perf_counter() - start))
+    return times
 
 
 def main(argv):
@@ -170,13 +180,16 @@ def main(argv):
         labels = tf.constant(rng.integers(0, 10, batch_size()), tf.int32)
     which = ("supernet", "child") if _MODEL.value == "both" else (_MODEL.value,)
     models, arc, tokens, build_s = build_models(rng, shape, which)
-    timings = {}
-    if "supernet" in models:
-        super_step = make_step(models["supernet"], make_optimizer(), supernet=True)
-        timings["supernet"] = time_steps(super_step, images, labels, [tokens])
-    if "child" in models:
-        child_step = make_step(models["child"], make_optimizer(), supernet=False)
-        timings["child"] = time_steps(child_step, images, labels, [tokens])
+    names = [name for name in ("supernet", "child") if name in models]
+    steps = [
+        make_step(models[name], make_optimizer(), supernet=name == "supernet") for name in names
+    ]
+    firsts = [first_step(step, images, labels, tokens) for step in steps]
+    times = dict(zip(names, time_steps(steps, images, labels, tokens), strict=True))
+    timings = {
+        name: (first, statistics.median(times[name]))
+        for name, first in zip(names, firsts, strict=True)
+    }
 
     params = " / ".join(f"{models[name].count_params()} {name}" for name in models)
     print(
@@ -193,11 +206,16 @@ def main(argv):
         first, ms = timings["child"]
         print(f"| fixed child | - | {first:.1f} | {ms:.1f} |")
     if len(timings) == 2:
-        print(f"supernet / fixed: {timings['supernet'][1] / timings['child'][1]:.2f}x")
+        ratios = [a / b for a, b in zip(times["supernet"], times["child"], strict=True)]
+        print(
+            f"supernet / fixed: {statistics.median(ratios):.2f}x (median of {len(ratios)} "
+            f"pairs of steps taken in turn; range {min(ratios):.2f}-{max(ratios):.2f})"
+        )
     else:  # ru_maxrss is in KiB on Linux
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory of this process ({_MODEL.value} only): {peak_mib:.0f} MiB")
     if "supernet" in timings:
+        super_step = steps[0]
         arcs = [
             tf.constant(
                 builders.supernet_tokens(config, builders.sample_random_arc(config, rng)),

@@ -93,3 +93,37 @@ def test_max_pool_gradient_in_a_plain_and_an_xla_step_equals_keras(strides):
     ours = grad(lambda x: supernet_ops.max_pool(x, strides))
     np.testing.assert_allclose(tf.function(ours)(x).numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(tf.function(ours, jit_compile=True)(x).numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+def test_max_pool_gradient_routes_ties_to_the_first_maximum_like_keras(strides):
+    # Few distinct values, so most windows hold their maximum more than once.
+    x = tf.constant(np.random.default_rng(3).integers(0, 3, (2, 6, 6, 2)), tf.float32)
+    pool = keras.layers.MaxPooling2D(3, strides=strides, padding="same")
+    upstream = tf.constant(np.random.default_rng(4).normal(size=pool(x).shape), tf.float32)
+
+    def grad(fn):
+        def run(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(fn(x) * upstream)
+            return tape.gradient(loss, x)
+
+        return run
+
+    expected = tf.function(grad(pool))(x).numpy()
+    ours = grad(lambda x: supernet_ops.max_pool(x, strides))
+    np.testing.assert_allclose(tf.function(ours)(x).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(tf.function(ours, jit_compile=True)(x).numpy(), expected, atol=1e-5)
+
+
+def test_max_pool_gradient_keeps_only_its_input_for_the_backward_pass():
+    # The backward function reads x (and dy), not the forward's shifted slices and maxima.
+    x = _x(8, 3, seed=1)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = supernet_ops.max_pool(x, 1)
+    grad_fn = tf.function(lambda dy: tape.gradient(y, x, output_gradients=dy))
+    graph = grad_fn.get_concrete_function(tf.ones_like(y)).graph
+    saved = [t for t in graph.captures if t[0].dtype == tf.float32]
+    assert [tuple(t[0].shape) for t in saved] == [tuple(x.shape)]

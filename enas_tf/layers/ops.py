@@ -183,16 +183,23 @@ def window_max_pool(x, strides: int = 1):
     out = tf.slice(rows, [0, 0, 0, 0], [-1, -1, width, -1])
     for dx in (1, 2):
         out = tf.maximum(out, tf.slice(rows, [0, 0, dx, 0], [-1, -1, width, -1]))
-    if strides > 1:
-        # TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on
-        # even sizes (offset 1 in `out`, which is centred on every pixel) and at -1 on odd.
-        # The subsampling is a 1x1 average pool (a copy) rather than a strided slice, for
-        # the same reason as the shifts above: `AvgPoolGrad` is cheap, `StridedSliceGrad`
-        # is not, and XLA compiles both.
-        offsets = [1 - _same_pad_top(int(x.shape[axis]), strides) for axis in (1, 2)]
-        out = tf.slice(out, [0, offsets[0], offsets[1], 0], [-1, -1, -1, -1])
-        out = tf.nn.avg_pool2d(out, 1, strides, "SAME")
-    return out
+    return window_max_pool_subsample(out, strides)
+
+
+def window_max_pool_subsample(centred, strides: int):
+    """The strided 'same' pooling output from window maxima centred on every pixel.
+
+    TF 'SAME' puts the odd padding pixel at the bottom/right: windows start at 0 on even
+    sizes (offset 1 in `centred`) and at -1 on odd ones. The subsampling is a 1x1 average
+    pool (a copy) rather than a strided slice, for the same reason as the shifts in
+    `window_max_pool`: `AvgPoolGrad` is cheap, `StridedSliceGrad` is not, and XLA compiles
+    both.
+    """
+    if strides == 1:
+        return centred
+    offsets = [1 - _same_pad_top(int(centred.shape[axis]), strides) for axis in (1, 2)]
+    centred = tf.slice(centred, [0, offsets[0], offsets[1], 0], [-1, -1, -1, -1])
+    return tf.nn.avg_pool2d(centred, 1, strides, "SAME")
 
 
 def _same_pad_top(size: int, strides: int) -> int:

@@ -15,6 +15,7 @@ child's op are the same function.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
@@ -22,7 +23,7 @@ import tensorflow as tf
 
 from enas_tf.layers import shared_functions
 from enas_tf.layers.norm import batch_stat_norm
-from enas_tf.layers.ops import window_max_pool
+from enas_tf.layers.ops import window_max_pool, window_max_pool_subsample
 
 EPSILON = 1e-5  # Batch-norm epsilon of every op (as `make_norm`'s layers).
 
@@ -141,18 +142,84 @@ def avg_pool(x, strides: int):
 
 
 def max_pool(x, strides: int):
-    """3x3 'same' max pooling that XLA compiles inside a switch branch (`WindowMaxPool`).
+    """3x3 'same' max pooling whose gradient keeps only its input (`_routed_max_pool`).
 
-    Outside an XLA-compiled step it runs as its own small XLA computation: TensorFlow's
-    executor would run its gradient as ~20 separate full-size passes (selects, pads,
-    comparisons), which were the largest item of the paper micro supernet's CPU step at batch
-    160 (~1.3 s of op time, more than all its convolutions); XLA fuses them (1,903 -> 1,428
-    ms/step there; BUILD_NOTES.md). TensorFlow's own max-pool kernels are no better inside a
-    switch branch: the oneDNN forward/backward pair cannot form across branch functions.
+    Inside an XLA-compiled step it is compiled with the rest; outside, the forward and the
+    backward each run as one small XLA computation, so XLA fuses their elementwise passes
+    (shifted slices, comparisons, selects) instead of TensorFlow's executor running ~20
+    full-size passes. TensorFlow's own kernels are no use here: XLA fails to compile
+    `MaxPoolGrad` inside a switch branch's gradient, and outside XLA the oneDNN forward and
+    backward cannot pair across branch functions (BUILD_NOTES.md, issue #12).
+    """
+    return _SHARED_MAX_POOLS[strides](x)
+
+
+def _routed_max_pool(x, strides: int):
+    """Max pooling with a custom gradient that saves `x` and nothing else.
+
+    TensorFlow's automatic gradient of the windowed maximum keeps every shifted slice and
+    partial maximum for the backward pass, about six full-size tensors per pooling op: with
+    max pooling chosen everywhere, the paper micro search step at batch 160 peaked at 10.9 GB
+    and took 3.4x as long as with average pooling everywhere (BUILD_NOTES.md). The backward
+    pass recomputes the window maxima from `x` instead.
+
+    Runs as its own traced function (`shared_functions.shared`): the custom gradient reads
+    `x`, which must be a tensor of the graph that holds the pooling. Called directly inside a
+    switch branch, `x` would be the caller's tensor, which the switch's gradient cannot read.
     """
     if shared_functions.in_xla_context():
-        return window_max_pool(x, strides)
-    return _fused_window_max_pool(x, strides)
+        forward, input_grad = window_max_pool, _max_pool_input_grad
+    else:
+        forward, input_grad = _fused_window_max_pool, _fused_max_pool_input_grad
+
+    @tf.custom_gradient
+    def pool(x):
+        def grad(dy):
+            return input_grad(x, dy, strides)
+
+        return forward(x, strides), grad
+
+    return pool(x)
+
+
+def _max_pool_input_grad(x, dy, strides: int):
+    """Gradient of 3x3 'same' max pooling with respect to its input, from `x` and `dy` only.
+
+    Each output's gradient goes to the first maximum of its window in row-major order, as
+    TensorFlow's `MaxPoolGrad` routes it on CPU (so ties agree too). Strided outputs are
+    first scattered to their window centres on the input grid (the adjoint of the strided
+    subsampling in `window_max_pool`), so one stride-1 pass serves both strides.
+    """
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    if strides > 1:
+        dy = _scatter_to_centres(x, dy, strides)
+    centre_max = window_max_pool(x, 1)
+    lowest = tf.constant(x.dtype.min, x.dtype)
+    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
+    taken = tf.zeros_like(x, dtype=tf.bool)
+    padded_grad = tf.zeros_like(padded)
+    for row in range(3):
+        for col in range(3):
+            candidate = tf.slice(padded, [0, row, col, 0], [-1, height, width, -1])
+            hit = tf.logical_and(tf.equal(candidate, centre_max), tf.logical_not(taken))
+            taken = tf.logical_or(taken, hit)
+            routed = tf.where(hit, dy, tf.zeros_like(dy))
+            padded_grad += tf.pad(routed, [[0, 0], [row, 2 - row], [col, 2 - col], [0, 0]])
+    return tf.slice(padded_grad, [0, 1, 1, 0], [-1, height, width, -1])
+
+
+def _scatter_to_centres(x, dy, strides: int):
+    """The adjoint of `window_max_pool`'s strided subsampling: `dy` at its windows' centres."""
+    with tf.GradientTape() as tape:
+        centres = tf.zeros_like(x)
+        tape.watch(centres)
+        subsampled = window_max_pool_subsample(centres, strides)
+    return tape.gradient(subsampled, centres, output_gradients=dy)
 
 
 _fused_window_max_pool = tf.function(window_max_pool, jit_compile=True, autograph=False)
+_fused_max_pool_input_grad = tf.function(_max_pool_input_grad, jit_compile=True, autograph=False)
+_SHARED_MAX_POOLS = {
+    strides: shared_functions.shared(functools.partial(_routed_max_pool, strides=strides))
+    for strides in (1, 2)
+}
