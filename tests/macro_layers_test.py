@@ -87,6 +87,30 @@ def test_skip_bits_change_the_output_and_match_the_fixed_concatenation():
     np.testing.assert_allclose(fixed(inputs, training=True).numpy(), routed, rtol=1e-4, atol=1e-4)
 
 
+def test_unselected_skip_sources_get_no_gradient_in_a_traced_step():
+    # Each source is projected under a cond on its bit: in a compiled step an unselected
+    # source's block of the 1x1 kernel, and the source itself, get exactly zero gradient.
+    inputs = _inputs(4, seed=2)
+    layer = _materialized(SharedMacroLayer(4, FILTERS, macro.OPS), inputs)
+
+    @tf.function
+    def grads(bits):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            out = layer(inputs, tf.constant(0), bits, training=True)
+            loss = tf.reduce_sum(out * out)
+        return tape.gradient(loss, [layer.combine.proj.kernel, *inputs])
+
+    kernel_grad, *input_grads = grads(tf.constant([1, 0, 1]))
+    block_norms = [
+        float(tf.reduce_max(tf.abs(kernel_grad[:, :, j * FILTERS : (j + 1) * FILTERS])))
+        for j in range(4)
+    ]
+    assert block_norms[1] == 0.0 and min(block_norms[0], block_norms[2], block_norms[3]) > 0
+    assert float(tf.reduce_max(tf.abs(input_grads[1]))) == 0.0
+    assert float(tf.reduce_max(tf.abs(input_grads[0]))) > 0
+
+
 @pytest.mark.parametrize("op", macro.OPS)
 def test_fixed_branches_build_the_real_op(op):
     branch = MacroBranch(op, FILTERS, search=False)

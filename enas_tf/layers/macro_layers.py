@@ -10,12 +10,12 @@ layer k - 1 always feeds the op, as in the authors' code.
 Shared layer routing (docs/DESIGN.md rules 1-4): the op token picks a branch with
 `tf.switch_case` over functional copies of branches that were all built before the first step
 (`branch_forward` on each `MacroBranch`'s weights, in one traced function shared by every layer
-of a shape); the skip bits enter as a float 0/1 mask that multiplies every candidate source
-before the concatenation. A masked source adds
-zeros to the 1x1 convolution, so this is exactly the concatenation of the selected sources with
-the matching rows of the weight, in a shape that does not depend on the arc. (The authors'
-search code instead summed the selected layers; summing and concatenating are different
-models, and the paper and their fixed model concatenate.)
+of a shape); the skip combination's 1x1 convolution is a sum of one convolution per source
+with its block of the kernel, each under a `tf.cond` on its skip bit (`SkipCombine.routed`):
+the same value as the concatenation of the selected sources with the matching rows of the
+weight, in a graph that does not depend on the arc, and an unselected source costs nothing.
+(The authors' search code instead summed the selected layers; summing and concatenating are
+different models, and the paper and their fixed model concatenate.)
 """
 
 from __future__ import annotations
@@ -146,9 +146,21 @@ def _switch_op(x, op_token, weights, ops):
     return tf.switch_case(op_token, calls)
 
 
-# One traced function per layer shape and op list, shared by every layer of that shape
-# (`enas_tf.layers.shared_functions`).
+def _skip_projection(source, bit, kernel_block):
+    """relu -> 1x1 conv of one skip source if its bit is set, else zeros of the output's shape."""
+    height, width = source.shape[1], source.shape[2]
+    zeros_shape = tf.stack([tf.shape(source)[0], height, width, kernel_block.shape[-1]])
+    return tf.cond(
+        bit > 0,
+        lambda: tf.nn.conv2d(tf.nn.relu(source), kernel_block, strides=1, padding="SAME"),
+        lambda: tf.zeros(zeros_shape, source.dtype),
+    )
+
+
+# One traced function per layer shape and op list (per source shape for the skip
+# projection), shared by every layer of that shape (`enas_tf.layers.shared_functions`).
 _shared_switch_op = shared_functions.shared(_switch_op)
+_shared_skip_projection = shared_functions.shared(_skip_projection)
 
 
 class SkipCombine(keras.layers.Layer):
@@ -163,6 +175,22 @@ class SkipCombine(keras.layers.Layer):
     def call(self, parts, training=None):
         x = tf.concat(list(parts), axis=-1) if len(parts) > 1 else parts[0]
         return self.norm(self.proj(tf.nn.relu(x)), training=training)
+
+    def routed(self, sources, skip_bits, out, training=None):
+        """The supernet's combination: `call(selected sources + [out])`, by the skip bits.
+
+        The 1x1 convolution of a concatenation is the sum of each part's convolution with its
+        block of the kernel's input rows, so each source is projected under a `tf.cond` on its
+        bit and an unselected one costs nothing. (A mask multiplying every source before one
+        concatenation has the same value but convolves all k - 1 sources at every step: at
+        layer 12 of the macro search model, 13 x filters input channels against the fixed
+        child's ~6.)
+        """
+        blocks = tf.split(self.proj.kernel, len(sources) + 1, axis=2)
+        total = tf.nn.conv2d(tf.nn.relu(out), blocks[-1], strides=1, padding="SAME")
+        for j, source in enumerate(sources):
+            total += _shared_skip_projection(source, skip_bits[j], blocks[j])
+        return self.norm(total, training=training)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "search": self.search}
@@ -203,9 +231,9 @@ class SharedMacroLayer(keras.layers.Layer):
             out = _shared_switch_op(x, op_token, weights, self.ops)
         if self.combine is None:
             return out
-        mask = tf.cast(skip_bits, out.dtype)
-        sources = [layers[j] * mask[j] for j in range(self.layer - 1)]
-        return self.combine(sources + [out], training=training)
+        if self.materializing:
+            return self.combine(list(layers[:-1]) + [out], training=training)
+        return self.combine.routed(layers[:-1], skip_bits, out, training=training)
 
     def get_config(self):
         return {
