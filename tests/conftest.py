@@ -40,30 +40,3 @@ def two_replica_strategy():
     then refuses the same key with another shape ("Shape mismatch in the collective").
     """
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(NUM_LOGICAL_CPUS)])
-
-
-# Modules whose tests build and run whole searches, pipelines, replicas or XLA compiles (tens
-# of seconds each on 2 cores; `pytest --durations=25` in BUILD_NOTES.md). Handed out first, so
-# the two xdist workers end on the short tests instead of one waiting for the other's last
-# long one. The pipeline tests form one xdist group (one worker), the longest unit of all.
-_LONG_RUNNING_MODULES = (
-    "pipeline_test.py",
-    "search_test.py",
-    "train_test.py",
-    "retrain_test.py",
-    "precision_test.py",
-    "controller_learning_test.py",
-    "strategy_test.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    """Long-running modules first, in the order above; the rest keep their order."""
-
-    def rank(item):
-        name = os.path.basename(str(item.fspath))
-        if name in _LONG_RUNNING_MODULES:
-            return _LONG_RUNNING_MODULES.index(name)
-        return len(_LONG_RUNNING_MODULES)
-
-    items.sort(key=rank)  # stable: the same order on every worker
