@@ -75,16 +75,16 @@ def test_stacked_he_normal_slices_differ_and_have_he_scale():
     assert 0.6 * np.sqrt(2 / 400) < values.std() < 1.1 * np.sqrt(2 / 400)
 
 
-@pytest.mark.parametrize("strides", [1, 2])
-def test_max_pool_gradient_in_a_plain_and_an_xla_step_equals_keras(strides):
-    x = _x(8, 3, seed=7)  # continuous values: no ties, so every max-pool gradient agrees
+def _assert_max_pool_gradient_equals_keras(x, strides, upstream=None):
+    """Our pooling's input gradient equals Keras' (MaxPoolGrad), in a plain and an XLA step."""
     pool = keras.layers.MaxPooling2D(3, strides=strides, padding="same")
 
     def grad(fn):
         def run(x):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                loss = tf.reduce_sum(tf.square(fn(x)))
+                y = fn(x)
+                loss = tf.reduce_sum(y * (y if upstream is None else upstream))
             return tape.gradient(loss, x)
 
         return run
@@ -93,28 +93,21 @@ def test_max_pool_gradient_in_a_plain_and_an_xla_step_equals_keras(strides):
     ours = grad(lambda x: supernet_ops.max_pool(x, strides))
     np.testing.assert_allclose(tf.function(ours)(x).numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(tf.function(ours, jit_compile=True)(x).numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+def test_max_pool_gradient_in_a_plain_and_an_xla_step_equals_keras(strides):
+    x = _x(8, 3, seed=7)  # continuous values: no ties, so every max-pool gradient agrees
+    _assert_max_pool_gradient_equals_keras(x, strides)
 
 
 @pytest.mark.parametrize("strides", [1, 2])
 def test_max_pool_gradient_routes_ties_to_the_first_maximum_like_keras(strides):
     # Few distinct values, so most windows hold their maximum more than once.
     x = tf.constant(np.random.default_rng(3).integers(0, 3, (2, 6, 6, 2)), tf.float32)
-    pool = keras.layers.MaxPooling2D(3, strides=strides, padding="same")
-    upstream = tf.constant(np.random.default_rng(4).normal(size=pool(x).shape), tf.float32)
-
-    def grad(fn):
-        def run(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                loss = tf.reduce_sum(fn(x) * upstream)
-            return tape.gradient(loss, x)
-
-        return run
-
-    expected = tf.function(grad(pool))(x).numpy()
-    ours = grad(lambda x: supernet_ops.max_pool(x, strides))
-    np.testing.assert_allclose(tf.function(ours)(x).numpy(), expected, atol=1e-5)
-    np.testing.assert_allclose(tf.function(ours, jit_compile=True)(x).numpy(), expected, atol=1e-5)
+    output_shape = (2, -(-6 // strides), -(-6 // strides), 2)
+    upstream = tf.constant(np.random.default_rng(4).normal(size=output_shape), tf.float32)
+    _assert_max_pool_gradient_equals_keras(x, strides, upstream)
 
 
 def test_max_pool_gradient_keeps_only_its_input_for_the_backward_pass():
