@@ -158,7 +158,7 @@ def _routed_max_pool(x, strides: int):
     """Max pooling with a custom gradient that saves `x` and nothing else.
 
     TensorFlow's automatic gradient of the windowed maximum keeps every shifted slice and
-    partial maximum for the backward pass, about six full-size tensors per pooling op: with
+    partial maximum for the backward pass, eight full-size tensors per pooling op: with
     max pooling chosen everywhere, the paper micro search step at batch 160 peaked at 10.9 GB
     and took 3.4x as long as with average pooling everywhere (BUILD_NOTES.md). The backward
     pass recomputes the window maxima from `x` instead.
