@@ -66,11 +66,12 @@ def test_apply_clipped_gradients_keeps_small_gradients_and_fills_none():
     np.testing.assert_allclose(b.numpy(), [2.0])
 
 
-def test_a_non_finite_gradient_leaves_the_weights_unchanged():
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_gradient_leaves_the_weights_unchanged(bad):
     variable = tf.Variable([1.0, 2.0])
     optimizer = keras.optimizers.SGD(learning_rate=1.0)
     norm = training.apply_clipped_gradients(
-        optimizer, [tf.constant([np.nan, 1.0])], [variable], clip_norm=5.0
+        optimizer, [tf.constant([bad, 1.0])], [variable], clip_norm=5.0
     )
     assert not np.isfinite(float(norm))
     np.testing.assert_allclose(variable.numpy(), [1.0, 2.0])

@@ -153,10 +153,11 @@ class SharedMicroCell(keras.layers.Layer):
         tokens = tf.reshape(cell_tokens, [self.num_nodes, 2, 2])  # node, side, (input, op)
         input_ids, op_ids = tokens[:, :, 0], tokens[:, :, 1]
         rows = tf.reshape(input_ids + tf.constant(self.slot_offsets, tf.int32), [-1])
+        selector = supernet_ops.row_selector(rows, self.num_slots)
         # picked[op][weight][2 * p + side]: the slot weights of node p + 2's side.
         picked = {
             op: [
-                tf.unstack(supernet_ops.select_rows(self._as_rows(stack, self.num_slots), rows))
+                tf.unstack(supernet_ops.select_rows(self._as_rows(stack, self.num_slots), selector))
                 for stack in stacks
             ]
             for op, stacks in self.sep_stacks.items()

@@ -174,7 +174,7 @@ class FactorizedReduce(keras.layers.Layer):
 
 def window_max_pool(x, strides: int = 1):
     """3x3 'same' max pooling as maxima over shifted slices (see `WindowMaxPool`)."""
-    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    height, width = spatial_size(x)
     lowest = tf.constant(x.dtype.min, x.dtype)
     padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=lowest)
     rows = tf.slice(padded, [0, 0, 0, 0], [-1, height, -1, -1])
@@ -184,6 +184,16 @@ def window_max_pool(x, strides: int = 1):
     for dx in (1, 2):
         out = tf.maximum(out, tf.slice(rows, [0, 0, dx, 0], [-1, -1, width, -1]))
     return window_max_pool_subsample(out, strides)
+
+
+def spatial_size(x):
+    """(height, width) of an NHWC tensor: Python ints when static (the supernets' shapes always
+    are), so slices take constant sizes instead of ops computing them (fewer graph nodes to
+    trace, issue #12); tensors otherwise."""
+    static = x.shape[1:3]
+    if static.is_fully_defined():
+        return int(static[0]), int(static[1])
+    return tf.shape(x)[1], tf.shape(x)[2]
 
 
 def window_max_pool_subsample(centred, strides: int):

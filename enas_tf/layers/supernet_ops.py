@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from enas_tf.layers import shared_functions
 from enas_tf.layers.norm import batch_stat_norm
-from enas_tf.layers.ops import window_max_pool, window_max_pool_subsample
+from enas_tf.layers.ops import spatial_size, window_max_pool, window_max_pool_subsample
 
 EPSILON = 1e-5  # Batch-norm epsilon of every op (as `make_norm`'s layers).
 
@@ -81,8 +81,17 @@ def reduce_weight_shapes(filters: int) -> dict[str, tuple[int, ...]]:
     }
 
 
-def select_rows(stacked, rows):
-    """`stacked[rows]` for an int32 vector `rows`, as a one-hot contraction.
+def row_selector(rows, num_rows: int):
+    """The one-hot [len(rows), num_rows] matrix that `select_rows` contracts with.
+
+    Built once per cell and shared by all of its stacks (one `OneHot` instead of one per
+    stack: fewer ops to trace in every step, issue #12).
+    """
+    return tf.one_hot(rows, num_rows)
+
+
+def select_rows(stacked, selector):
+    """`stacked[rows]` as a contraction with `row_selector(rows, len(stacked))`.
 
     One matmul picks every slot a cell uses; its gradient is one dense matmul into the stack
     (zero outside the picked rows), so the optimizer sees plain dense gradients of fixed shape
@@ -90,9 +99,8 @@ def select_rows(stacked, rows):
     means a branch's gradient is the size of one slot, not of the whole stack.
     """
     num = int(stacked.shape[0])
-    one_hot = tf.one_hot(rows, num, dtype=stacked.dtype)  # [len(rows), num]
     flat = tf.reshape(stacked, [num, -1])
-    picked = tf.matmul(one_hot, flat)
+    picked = tf.matmul(tf.cast(selector, stacked.dtype), flat)
     return tf.reshape(picked, [-1, *stacked.shape[1:]])
 
 
@@ -190,7 +198,7 @@ def _max_pool_input_grad(x, dy, strides: int):
     first scattered to their window centres on the input grid (the adjoint of the strided
     subsampling in `window_max_pool`), so one stride-1 pass serves both strides.
     """
-    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    height, width = spatial_size(x)
     if strides > 1:
         dy = _scatter_to_centres(x, dy, strides)
     centre_max = window_max_pool(x, 1)
