@@ -42,8 +42,25 @@ def _uniform(init_range: float):
 
 def select_activation(x, index, activations: Sequence[str]):
     """`ACTIVATION_FNS[activations[index]](x)` for an int32 scalar tensor `index`."""
-    mask = tf.one_hot(index, len(activations), dtype=x.dtype)
-    return tf.add_n([mask[i] * ACTIVATION_FNS[name](x) for i, name in enumerate(activations)])
+    return mix_activations(x, one_hot_scalars(index, len(activations), x.dtype), activations)
+
+
+def one_hot_scalars(index, depth: int, dtype) -> list:
+    """`one_hot(index, depth)` as `depth` scalar tensors.
+
+    The shared cell computes these once per call (`SharedRnnCell.routing`), not in every time
+    step: a one-hot and its slices per node and step were a fifth of the ops the time loop
+    runs, and at the search's width (H = 200) a step's cost is mostly per-op overhead
+    (issue #12, BUILD_NOTES.md).
+    """
+    return tf.unstack(tf.one_hot(index, depth, dtype=dtype))
+
+
+def mix_activations(x, weights, activations: Sequence[str]):
+    """`sum_i weights[i] * ACTIVATION_FNS[activations[i]](x)`: with one-hot weights, the chosen
+    activation, and the gradient reaches only it."""
+    pairs = zip(weights, activations, strict=True)
+    return tf.add_n([w * ACTIVATION_FNS[name](x) for w, name in pairs])
 
 
 def rnn_output_mask(tokens, num_nodes: int, output: str):
@@ -124,15 +141,21 @@ class SharedRnnCell(keras.layers.Layer):
         self.built = True
 
     def routing(self, tokens):
-        """Per-call constants of an arc: node weights, inputs, activations, output mask."""
-        node_weights, inputs, acts = [], [], [tokens[0]]
+        """Per-call constants of an arc: node weights, inputs, activations, output mask.
+
+        Inputs and activations come as one-hot weights (see `one_hot_scalars`), built here
+        once per call so that the time loop only multiplies by them.
+        """
+        dtype, depth = self.compute_dtype, len(self.activations)
+        node_weights, inputs = [], []
+        acts = [one_hot_scalars(tokens[0], depth, dtype)]
         for node in range(2, self.num_nodes + 1):
             index = tokens[1 + 2 * (node - 2)]
-            inputs.append(index)
-            acts.append(tokens[2 + 2 * (node - 2)])
+            inputs.append(tf.one_hot(index, node - 1, dtype=dtype))
+            acts.append(one_hot_scalars(tokens[2 + 2 * (node - 2)], depth, dtype))
             node_weights.append(select_slice(_compute(self, self.w_nodes[node - 2]), index))
         mask = rnn_output_mask(tokens, self.num_nodes, self.output_mode)
-        return node_weights, inputs, acts, tf.cast(mask, self.compute_dtype)
+        return node_weights, inputs, acts, tf.cast(mask, dtype)
 
     def step(self, x, h_prev, routing, masks=None):
         """One time step: returns `h_t` [B, H].
@@ -150,12 +173,12 @@ class SharedRnnCell(keras.layers.Layer):
             h_in = h_prev
         w_first = _compute(self, self.w_first)
         candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), w_first), 2, axis=1)
-        nodes = [_highway(h_prev, select_activation(candidate, acts[0], self.activations), gate)]
+        nodes = [_highway(h_prev, mix_activations(candidate, acts[0], self.activations), gate)]
         for node in range(2, self.num_nodes + 1):
-            source = select_slice(tf.stack(nodes), inputs[node - 2])
+            source = _pick(inputs[node - 2], nodes)
             source_in = source * masks[1] if masks is not None else source
             candidate, gate = tf.split(tf.matmul(source_in, node_weights[node - 2]), 2, axis=1)
-            activated = select_activation(candidate, acts[node - 1], self.activations)
+            activated = mix_activations(candidate, acts[node - 1], self.activations)
             nodes.append(_highway(source, activated, gate))
         out = tf.tensordot(out_mask, tf.stack(nodes), axes=[[0], [0]])
         if self.batch_norm_output:
@@ -181,6 +204,14 @@ def _compute(layer, variable):
     casting of variables does not apply there.
     """
     return tf.cast(variable, layer.compute_dtype)
+
+
+def _pick(one_hot, nodes):
+    """`nodes[index]` for `one_hot = one_hot(index, len(nodes))`, as a contraction (dense
+    gradients, one trace for every arc)."""
+    if len(nodes) == 1:
+        return nodes[0]
+    return tf.tensordot(one_hot, tf.stack(nodes), axes=[[0], [0]])
 
 
 def _highway(source, activated, gate_logits):
