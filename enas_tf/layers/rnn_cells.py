@@ -49,9 +49,9 @@ def one_hot_scalars(index, depth: int, dtype) -> list:
     """`one_hot(index, depth)` as `depth` scalar tensors.
 
     The shared cell computes these once per call (`SharedRnnCell.routing`), not in every time
-    step: a one-hot and its slices per node and step were a fifth of the ops the time loop
-    runs, and at the search's width (H = 200) a step's cost is mostly per-op overhead
-    (issue #12, BUILD_NOTES.md).
+    step: at the search's width (H = 200) a step's cost is mostly per-op overhead, and
+    building them per node and step made the rnn supernet 1.42x its fixed child's step time
+    against 1.34x now (issue #12, BUILD_NOTES.md).
     """
     return tf.unstack(tf.one_hot(index, depth, dtype=dtype))
 
