@@ -4,11 +4,10 @@ Why: the child optimizer updates every variable of the supernet in every traced 
 Keras 3's `SGD.update_step` writes the momentum update as about a dozen graph ops per variable
 (casts, multiplies, subtractions, two assignments). With 142 variables in the tiny micro
 supernet that was about a quarter of the step function's own nodes (1,748 of 6,746); every
-node costs tracing
-time and first-call time (graph construction, executor set-up) in every process that starts
-a search or a retrain (issue #12, BUILD_NOTES.md). `tf.raw_ops.ResourceApplyKerasMomentum`
-is TensorFlow's kernel for exactly Keras' update, has an XLA kernel (TPU, `--jit_compile`),
-and runs as one op.
+node costs tracing time and first-call time (graph construction, executor set-up) in every
+process that starts a search or a retrain (issue #12, BUILD_NOTES.md).
+`tf.raw_ops.ResourceApplyKerasMomentum` is TensorFlow's kernel for exactly Keras' update, has
+an XLA kernel (TPU, `--jit_compile`), and runs as one op.
 
 Same math as `keras.optimizers.SGD` (tested against it, plain, Nesterov, under a two-replica
 MirroredStrategy and under XLA): `m = momentum * m - lr * g`, then `w += m` or, with
