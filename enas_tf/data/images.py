@@ -23,11 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from enas_tf.data import parallel_map
+
 # Fixed seed of the training-set subsample for `max_train_examples`: a property of the data
 # config, not of the run seed, so runs with different seeds compare on the same images.
 _SUBSAMPLE_SEED = 20180209
 _PAD = 4  # pixels of zero padding before the random crop (paper and original code).
-_AUTOTUNE = tf.data.AUTOTUNE
 
 CIFAR10_CLASS_NAMES = (
     "airplane",
@@ -328,8 +329,7 @@ def make_train_dataset(
             x = augment_batch(x, tf.stack([tf.constant(seed, tf.int64), step]), cutout_size)
         return x, y
 
-    dataset = order.enumerate().map(make_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
-    return dataset.prefetch(_AUTOTUNE)
+    return parallel_map.map_and_prefetch(order.enumerate(), make_batch)
 
 
 def make_eval_dataset(
@@ -384,8 +384,7 @@ def make_eval_dataset(
     def make_batch(idx):
         return standardize(tf.gather(images_t, idx), mean, std), tf.gather(labels_t, idx)
 
-    dataset = order.map(make_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
-    return dataset.prefetch(_AUTOTUNE)
+    return parallel_map.map_and_prefetch(order, make_batch)
 
 
 def _check_batch(batch_size: int, n: int, drop_remainder: bool) -> None:

@@ -49,6 +49,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from enas_tf.data import parallel_map
 from enas_tf.data.images import DataError
 
 EOS = "<eos>"
@@ -70,7 +71,6 @@ _TAIL_HINT = (
     "the standard split: perplexities are then not comparable with published ones; PTB's own "
     "validation split has 73760 tokens)."
 )
-_AUTOTUNE = tf.data.AUTOTUNE
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -459,5 +459,4 @@ def make_lm_dataset(
         return block[:, :-1], block[:, 1:]
 
     indices = tf.data.Dataset.range(start, 2**62 if repeat else n)
-    dataset = indices.map(window, num_parallel_calls=_AUTOTUNE, deterministic=True)
-    return dataset.prefetch(_AUTOTUNE)
+    return parallel_map.map_and_prefetch(indices, window)
