@@ -4,8 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf.data import images as image_data
-from enas_tf.data import parallel_map
-from enas_tf.data import text
+from enas_tf.data import parallel_map, text
 
 
 def test_map_and_prefetch_keeps_input_order_and_switches_autotuning_off():

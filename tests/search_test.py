@@ -118,10 +118,54 @@ def _replica_values(strategy, variable):
     return [v.numpy() for v in strategy.experimental_local_results(variable)]
 
 
-@pytest.mark.parametrize("arc_sampling", ["per_replica", "shared"])
-def test_mirrored_search_keeps_replicas_identical_and_routes_as_configured(
-    space_config, splits, tmp_path, arc_sampling, two_replica_strategy
+def _replica_arcs_function(search):
+    """The arcs each replica's steps route for a step seed: the steps' own sampling
+    (`_replica_seed`, then the controller), traced without the rest of the step (that the
+    supernet routes by its arc is tested per space elsewhere)."""
+    strategy, state, steps = search.strategy, search.state, search.steps
+
+    @tf.function
+    def replica_arcs(seed):
+        return strategy.run(lambda s: state.controller.sample(steps._replica_seed(s))[0], (seed,))
+
+    return replica_arcs
+
+
+def _assert_routes_as_configured(search, arc_sampling):
+    replica_arcs = _replica_arcs_function(search)
+    routed = []
+    for _ in range(3):
+        tokens = replica_arcs(search.state.generator.make_seeds(1)[:, 0])
+        routed.append([t.numpy() for t in search.strategy.experimental_local_results(tokens)])
+    same = [np.array_equal(first, second) for first, second in routed]
+    if arc_sampling == "shared":
+        assert all(same), "shared sampling gave the replicas different arcs"
+    else:
+        assert not any(same), "per-replica sampling gave both replicas the same arc"
+
+
+# `arc_sampling` changes one thing in the steps: the seed each replica samples its arc from
+# (`SearchSteps._replica_seed`). The whole steps run below under per-replica sampling (the
+# default, where the replicas train different children) for every space, and under shared
+# sampling for the quickest space; here the shared sampling's routing for the other two.
+@pytest.mark.parametrize("space", ["micro", "macro"])
+def test_mirrored_shared_arc_sampling_gives_every_replica_the_same_arc(
+    space, splits, tmp_path, two_replica_strategy
 ):
+    config = tiny.get_config(f"space={space}")
+    search = _mirrored_search(config, splits, tmp_path, "shared", two_replica_strategy)
+    assert search.strategy.num_replicas_in_sync == 2
+    _assert_routes_as_configured(search, "shared")
+
+
+@pytest.mark.parametrize(
+    ("space", "arc_sampling"),
+    [("micro", "per_replica"), ("macro", "per_replica"), ("rnn", "per_replica"), ("rnn", "shared")],
+)
+def test_mirrored_search_steps_keep_replicas_identical(
+    space, splits, tmp_path, arc_sampling, two_replica_strategy
+):
+    space_config = tiny.get_config(f"space={space}")
     search = _mirrored_search(space_config, splits, tmp_path, arc_sampling, two_replica_strategy)
     strategy, state, steps = search.strategy, search.state, search.steps
     assert strategy.num_replicas_in_sync == 2
@@ -131,23 +175,7 @@ def test_mirrored_search_keeps_replicas_identical_and_routes_as_configured(
             strategy, lambda: search._train_dataset(epoch=0, skip=0).repeat()
         )
     )
-
-    @tf.function
-    def replica_arcs(seed):
-        """The arc each replica's child step routes for a step seed (the step's own sampling:
-        `_replica_seed` then the controller; a full extra trace of the step would double this
-        test's time, and that the supernet routes by its arc is tested per space elsewhere)."""
-        return strategy.run(lambda s: state.controller.sample(steps._replica_seed(s))[0], (seed,))
-
-    routed = []
-    for _ in range(3):
-        tokens = replica_arcs(state.generator.make_seeds(1)[:, 0])
-        routed.append([t.numpy() for t in strategy.experimental_local_results(tokens)])
-    same = [np.array_equal(first, second) for first, second in routed]
-    if arc_sampling == "shared":
-        assert all(same), "shared sampling gave the replicas different arcs"
-    else:
-        assert not any(same), "per-replica sampling gave both replicas the same arc"
+    _assert_routes_as_configured(search, arc_sampling)
     # The multi-step loop and the controller updates, as the search runs them.
     controller_before = [v.numpy().copy() for v in state.controller.trainable_variables]
     valid_iterator = search._valid_iterator(shuffle_seed=0)
