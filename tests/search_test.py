@@ -74,9 +74,10 @@ def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_p
 
 
 def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(splits, tmp_path):
-    # The loop and its checkpoints are the same for every space; the macro tiny config is the
-    # fastest to run two whole epochs of.
-    config = tiny.get_config("space=macro")
+    # The loop and its checkpoints are the same for every space; the macro tiny config with 3
+    # layers (still pooling twice) is the fastest to run two whole epochs of.
+    config = ml_collections.ConfigDict(tiny.get_config("space=macro").to_dict())
+    config.search.model.num_layers = 3
     steps_per_epoch = (len(splits.train_labels)) // config.search.batch_size
     first = _search(config, splits, tmp_path)
     first.run(max_child_steps=3)

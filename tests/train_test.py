@@ -49,7 +49,13 @@ def test_default_workdir_is_named_after_the_config_and_its_arguments():
 
 
 # A search small enough for a test: the tiny macro config.
-_SEARCH = ["--config=configs/tiny.py:space=macro", "--mode=search"]
+# The tiny macro search with 3 layers (still pooling twice): the quickest search to trace,
+# and these tests start it in new processes several times.
+_SEARCH = [
+    "--config=configs/tiny.py:space=macro",
+    "--config.search.model.num_layers=3",
+    "--mode=search",
+]
 _TINY = tiny.get_config("space=macro")
 _CHILD_STEPS = (_TINY.data.embedded.num_train - _TINY.data.num_valid) // _TINY.search.batch_size
 _CONTROLLER_STEPS = _TINY.search.controller.train_steps  # per epoch
