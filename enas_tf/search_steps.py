@@ -113,6 +113,12 @@ class SearchSteps:
         self.uniform = UniformPolicy(state.controller.program)
         self.child_replica_step = compile_step(self._child_replica_step)
         self.train_child = tf.function(self._train_child)
+        # One traced forward for the controller's rewards and for the checks' and derive's
+        # evaluations: both call this function (per replica) from their own traced functions,
+        # which then share its graph instead of tracing the supernet's forward again. Under a
+        # multi-device strategy it is traced once per replica device (tf.function retraces for
+        # each device there), so every replica reads its own copy of the weights.
+        self.replica_score = tf.function(self._replica_score)
         self.controller_trainer = ControllerTrainer(
             config.search.controller,
             strategy,
@@ -121,7 +127,7 @@ class SearchSteps:
             baseline=state.baseline,
             controller_step=state.controller_step,
             generator=state.generator,
-            score_fn=lambda batch, tokens: task.score(state.supernet, batch, tokens),
+            score_fn=self.replica_score,
             reward_fn=task.reward,
             replica_seed=self._replica_seed,
             score_name=task.metric,
@@ -182,13 +188,13 @@ class SearchSteps:
         # The raw sums let the caller combine several calls into one log line.
         return {**metrics, "grad_norm": grad_norm, "_loss_sum": total_loss, "_extra": extra_sum}
 
+    def _replica_score(self, batch, tokens):
+        """This replica's score (accuracy or perplexity) of one arc on its part of a batch."""
+        return self.task.score(self.state.supernet, batch, tokens)
+
     def _evaluate_arc(self, batch, tokens):
         """The task's score (accuracy or perplexity) of one arc on one validation minibatch."""
-
-        def replica(batch, tokens):
-            return self.task.score(self.state.supernet, batch, tokens)
-
-        score = self.strategy.run(replica, args=(batch, tokens))
+        score = self.strategy.run(self.replica_score, args=(batch, tokens))
         return self.strategy.reduce("MEAN", score, axis=None)
 
     def sample_arc(self, seed):

@@ -99,6 +99,8 @@ def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(splits, tmp_p
     latest = tf.train.latest_checkpoint(os.path.join(tmp_path, "search", "ckpt"))
     assert latest.endswith(f"ckpt-{expected_child_steps}")
     assert second.done
+    # The controller's rewards and every epoch's check ran one traced supernet forward.
+    assert second.steps.replica_score.experimental_get_tracing_count() == 1
 
 
 # Distribution (docs/DESIGN.md: MirroredStrategy on 2 logical CPUs) -------------------------------
@@ -209,3 +211,10 @@ def test_mirrored_search_steps_keep_replicas_identical(
         np.testing.assert_array_equal(first, second, err_msg=variable.name)
     first, second = _replica_values(strategy, state.baseline)
     assert first == second != 0.0
+    # The controller's rewards traced the supernet's forward once per replica device (each
+    # trace reads that replica's weights); the check's evaluation reuses those traces.
+    assert steps.replica_score.experimental_get_tracing_count() == 2
+    tokens = state.controller.sample(tf.constant([5, 6]))[0]
+    score = float(steps.evaluate_arc(next(valid_iterator), tokens))
+    assert np.isfinite(score)
+    assert steps.replica_score.experimental_get_tracing_count() == 2
