@@ -48,9 +48,8 @@ def test_default_workdir_is_named_after_the_config_and_its_arguments():
     )
 
 
-# A search small enough for a test: the tiny macro config.
-# The tiny macro search with 3 layers (still pooling twice): the quickest search to trace,
-# and these tests start it in new processes several times.
+# A search small enough for a test: the tiny macro config with 3 layers (still pooling twice),
+# the quickest search to trace; these tests start it in new processes several times.
 _SEARCH = [
     "--config=configs/tiny.py:space=macro",
     "--config.search.model.num_layers=3",

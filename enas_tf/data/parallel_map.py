@@ -5,10 +5,10 @@ augmentation for training images), so a few parallel calls and two prefetched ba
 ahead of the model; there is nothing for tf.data's autotuner to find. Autotuning is switched
 off because it made iterators slow to delete: the search replaces its training iterator every
 epoch and its validation iterators every controller phase, and deleting an autotuned iterator
-waits for the autotuner's threads (measured: up to 1.1 s on an idle 2-core machine, pauses of
-tens of seconds between quickstart epochs on a busy one; a few milliseconds with autotuning
-off, and the same batches per second). BUILD_NOTES, "Supernet start-up and step speed", has
-the figures.
+waits for the autotuner's threads (measured on 2 cores: up to 1.1 s per deletion in a scratch
+script, pauses of up to ~35 s before the quickstart's epochs; with autotuning off a few
+milliseconds, the same batches per second, and no pauses). BUILD_NOTES, "Supernet start-up
+and step speed", has the figures.
 """
 
 from __future__ import annotations
