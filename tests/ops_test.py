@@ -42,3 +42,12 @@ def test_select_slice_picks_one_slice_with_a_dense_gradient():
     np.testing.assert_array_equal(
         grad.numpy(), [np.zeros((2, 2)), np.ones((2, 2)), np.zeros((2, 2))]
     )
+
+
+def test_contract_one_hot_picks_from_a_tensor_or_a_list_like_select_slice():
+    stacked = tf.constant(np.arange(12, dtype=np.float32).reshape(3, 2, 2))
+    one_hot = tf.one_hot(2, 3)
+    np.testing.assert_array_equal(ops.contract_one_hot(one_hot, stacked).numpy(), stacked[2])
+    pieces = tf.unstack(stacked)
+    np.testing.assert_array_equal(ops.contract_one_hot(one_hot, pieces).numpy(), stacked[2])
+    np.testing.assert_array_equal(ops.contract_one_hot(tf.one_hot(0, 1), pieces[:1]), stacked[0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.layers.rnn_cells import rnn_output_mask, select_activation
+from enas_tf.layers.rnn_cells import mix_activations, one_hot_scalars, rnn_output_mask
 from enas_tf.models.rnn_lm import LmDropout, RnnChild, RnnSupernet
 from enas_tf.spaces import rnn
 
@@ -112,7 +112,8 @@ def test_output_mask_and_activation_select():
             expected = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
         if name == "identity":
             expected = lambda v: v  # noqa: E731
-        got = select_activation(x, tf.constant(index), rnn.ACTIVATIONS).numpy()
+        weights = one_hot_scalars(tf.constant(index), len(rnn.ACTIVATIONS), x.dtype)
+        got = mix_activations(x, weights, rnn.ACTIVATIONS).numpy()
         np.testing.assert_allclose(got, expected(x.numpy()), rtol=1e-6)
 
 

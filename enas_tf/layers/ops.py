@@ -127,7 +127,21 @@ def select_slice(stacked, index):
     num = int(stacked.shape[0])
     if num == 1:
         return stacked[0]
-    one_hot = tf.one_hot(index, num, dtype=stacked.dtype)
+    return contract_one_hot(tf.one_hot(index, num, dtype=stacked.dtype), stacked)
+
+
+def contract_one_hot(one_hot, stacked):
+    """`stacked[index]` given `one_hot = one_hot(index, len(stacked))`, as `select_slice` does.
+
+    For callers that build an index's one-hot once and select with it several times (the rnn
+    cell picks a node's input and its weights with one one-hot per call). `stacked` is a
+    tensor or a list of same-shape tensors (stacked here).
+    """
+    num = len(stacked) if isinstance(stacked, (list, tuple)) else int(stacked.shape[0])
+    if num == 1:
+        return stacked[0]
+    if isinstance(stacked, (list, tuple)):
+        stacked = tf.stack(stacked)
     return tf.tensordot(one_hot, stacked, axes=[[0], [0]])
 
 

@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.norm import batch_stat_norm
-from enas_tf.layers.ops import select_slice
+from enas_tf.layers.ops import contract_one_hot
 
 ACTIVATION_FNS = {
     "tanh": tf.tanh,
@@ -38,11 +38,6 @@ OUTPUT_MODES = ("loose_ends", "all_but_first")  # as `enas_tf.spaces.rnn.RnnArc.
 
 def _uniform(init_range: float):
     return keras.initializers.RandomUniform(-init_range, init_range)
-
-
-def select_activation(x, index, activations: Sequence[str]):
-    """`ACTIVATION_FNS[activations[index]](x)` for an int32 scalar tensor `index`."""
-    return mix_activations(x, one_hot_scalars(index, len(activations), x.dtype), activations)
 
 
 def one_hot_scalars(index, depth: int, dtype) -> list:
@@ -150,10 +145,11 @@ class SharedRnnCell(keras.layers.Layer):
         node_weights, inputs = [], []
         acts = [one_hot_scalars(tokens[0], depth, dtype)]
         for node in range(2, self.num_nodes + 1):
-            index = tokens[1 + 2 * (node - 2)]
-            inputs.append(tf.one_hot(index, node - 1, dtype=dtype))
+            # One one-hot of the node's input picks both its input and its weights.
+            one_hot = tf.one_hot(tokens[1 + 2 * (node - 2)], node - 1, dtype=dtype)
+            inputs.append(one_hot)
             acts.append(one_hot_scalars(tokens[2 + 2 * (node - 2)], depth, dtype))
-            node_weights.append(select_slice(_compute(self, self.w_nodes[node - 2]), index))
+            node_weights.append(contract_one_hot(one_hot, _compute(self, self.w_nodes[node - 2])))
         mask = rnn_output_mask(tokens, self.num_nodes, self.output_mode)
         return node_weights, inputs, acts, tf.cast(mask, dtype)
 
@@ -175,7 +171,7 @@ class SharedRnnCell(keras.layers.Layer):
         candidate, gate = tf.split(tf.matmul(tf.concat([x, h_in], 1), w_first), 2, axis=1)
         nodes = [_highway(h_prev, mix_activations(candidate, acts[0], self.activations), gate)]
         for node in range(2, self.num_nodes + 1):
-            source = _pick(inputs[node - 2], nodes)
+            source = contract_one_hot(inputs[node - 2], nodes)
             source_in = source * masks[1] if masks is not None else source
             candidate, gate = tf.split(tf.matmul(source_in, node_weights[node - 2]), 2, axis=1)
             activated = mix_activations(candidate, acts[node - 1], self.activations)
@@ -204,14 +200,6 @@ def _compute(layer, variable):
     casting of variables does not apply there.
     """
     return tf.cast(variable, layer.compute_dtype)
-
-
-def _pick(one_hot, nodes):
-    """`nodes[index]` for `one_hot = one_hot(index, len(nodes))`, as a contraction (dense
-    gradients, one trace for every arc)."""
-    if len(nodes) == 1:
-        return nodes[0]
-    return tf.tensordot(one_hot, tf.stack(nodes), axes=[[0], [0]])
 
 
 def _highway(source, activated, gate_logits):
