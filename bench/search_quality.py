@@ -40,6 +40,7 @@ from ml_collections import config_flags  # noqa: E402
 from enas_tf import files, pipeline, search_check  # noqa: E402
 from enas_tf.models import builders  # noqa: E402
 from enas_tf.spaces import arc_io  # noqa: E402
+from enas_tf.tasks import load_task  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Run config (as for enas_tf.train).")
 flags.DEFINE_string("workdir", None, "Where the search, the retrains and the results go.")
@@ -76,7 +77,7 @@ def _shared_weight_scores(config, workdir, arcs):
     """Scores every arc with the trained supernet on the same validation minibatches."""
     from enas_tf.search import Search
 
-    task, _, _ = pipeline._load_task(config)
+    task = load_task(config)
     strategy = tf.distribute.get_strategy()
     search = Search(config, workdir, strategy, task, jit_compile=False)
     if not search.restore():

@@ -35,8 +35,8 @@ from ml_collections import config_flags  # noqa: E402
 from enas_tf import search as search_lib  # noqa: E402
 from enas_tf.data import images as image_data  # noqa: E402
 from enas_tf.data import text as text_data  # noqa: E402
-from enas_tf.image_task import ImageTask  # noqa: E402
-from enas_tf.lm_task import LmTask  # noqa: E402
+from enas_tf.tasks.image import ImageTask  # noqa: E402
+from enas_tf.tasks.language_model import LmTask  # noqa: E402
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CONFIG = config_flags.DEFINE_config_file(

@@ -35,8 +35,9 @@ import ml_collections  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from enas_tf import pipeline, replicas  # noqa: E402
+from enas_tf import replicas  # noqa: E402
 from enas_tf import search as search_lib  # noqa: E402
+from enas_tf.tasks import load_task  # noqa: E402
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CONFIG = config_flags.DEFINE_config_file(
@@ -57,7 +58,7 @@ def _time_calls(function, total: int, per_call: int) -> float:
 
 
 def bench_rows(config, strategy, label: str, loops) -> list[tuple]:
-    task, _, _ = pipeline._load_task(config)
+    task = load_task(config)
     search = search_lib.Search(config, "/tmp/enas_bench_steps", strategy, task, False)
     search.task.reset_child_state()
     train = iter(

@@ -16,11 +16,9 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
+from enas_tf.errors import CheckpointError
+
 LAYOUT = 2  # 1 (unmarked): weights as ordered lists; 2: weights keyed by variable path.
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that this version cannot load into this model; the message says why."""
 
 
 def keyed(variables, what: str) -> dict[str, tf.Variable]:

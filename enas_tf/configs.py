@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ml_collections
 
+from enas_tf.errors import ConfigError
+
 SPACES = ("micro", "macro", "rnn")
 JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
@@ -40,10 +42,6 @@ def apply_controller_preset(config, preset: str) -> None:
         raise ConfigError(f"controller={preset!r}: must be one of {CONTROLLER_PRESETS}")
     if preset == "learnable":
         config.search.controller.update(LEARNABLE_CONTROLLER[config.space])
-
-
-class ConfigError(ValueError):
-    """A config value is invalid; the message names the key and what is allowed."""
 
 
 def parse_arg(arg: str | None, **defaults):

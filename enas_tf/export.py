@@ -1,10 +1,9 @@
-"""Export a retrained fixed child as a SavedModel in the TF Serving layout.
+"""Versioned SavedModel directories in the TF Serving layout: `export_root/<version>/`.
 
-`workdir/export/<version>/` holds a SavedModel whose `serving_default` signature takes raw pixel
-values (float32 [None, H, W, 3], 0..255) and returns `probabilities` [None, classes] and
-`classes` (int64 top class). Normalisation is inside the model, so a client sends pixels as they
-are. The graph contains the fixed child only: no `Case` ops, no controller, no XLA functions.
-The arc is written beside it as `arc.json`.
+What goes into a version (its signatures, extra files such as a vocabulary) is the task's
+(`ImageTask.export`, `LmTask.export`); this module owns the layout every task shares: integer
+versions that are never overwritten, written in a staging directory and renamed into place so
+TF Serving never sees a half-written model, with the arc beside the model as `arc.json`.
 """
 
 from __future__ import annotations
@@ -13,23 +12,9 @@ import os
 import shutil
 import tempfile
 
-import keras
-import tensorflow as tf
 from absl import logging
 
-from enas_tf.data import images as image_data
 from enas_tf.spaces import arc_io
-
-
-def make_serving_fn(child, mean, std):
-    """The function the SavedModel serves: raw pixels -> class probabilities and top class."""
-
-    def serve(images):
-        logits, _ = child(image_data.standardize(images, mean, std), training=False)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        return {"probabilities": probabilities, "classes": tf.argmax(logits, axis=-1)}
-
-    return serve
 
 
 def latest_version(export_root: str) -> int:
@@ -63,21 +48,3 @@ def write_version(export_root: str, arc, write, version: int | None = None) -> s
         raise
     logging.info("export: SavedModel written to %s", target)
     return target
-
-
-def export_child(
-    child, arc, *, image_shape, mean, std, export_root: str, version: int | None = None
-) -> str:
-    """Exports an image child (see the module docstring) with `write_version`."""
-
-    def write(staging):
-        archive = keras.export.ExportArchive()
-        archive.track(child)
-        archive.add_endpoint(
-            "serve",
-            make_serving_fn(child, mean, std),
-            input_signature=[tf.TensorSpec([None, *image_shape], tf.float32, name="images")],
-        )
-        archive.write_out(staging, verbose=False)
-
-    return write_version(export_root, arc, write, version)

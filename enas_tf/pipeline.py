@@ -17,17 +17,13 @@ from enas_tf import configs as config_lib
 from enas_tf import files, replicas
 from enas_tf import precision as precision_lib
 from enas_tf import strategy as strategy_lib
-from enas_tf.data import images as image_data
+from enas_tf.errors import WorkdirError
 from enas_tf.spaces import arc_io
 
 MODES = ("all", "search", "derive", "retrain", "export")
 PHASES = ("search", "retrain")  # the phases with their own jit_compile setting
 # Keys that fix the shapes of checkpointed variables or the data: a workdir cannot change them.
 _STRUCTURAL_KEYS = ("space", "seed", "data", "search.model", "retrain.model", "arc")
-
-
-class WorkdirError(ValueError):
-    """The workdir holds a run that the requested one cannot continue."""
 
 
 def _lookup(config_dict: dict, dotted: str):
@@ -75,7 +71,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     config_lib.validate(config)
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
-    task, splits, description = _load_task(config)
+    # Loading the data is the last check before the workdir is written: a bad path fails
+    # here. (TensorFlow-heavy: imported once the config is valid.)
+    from enas_tf.tasks import load_task
+
+    task = load_task(config)
     strategy = strategy_lib.create_strategy(tpu)
     check_replica_batches(config, strategy)
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
@@ -91,7 +91,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
         "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
         workdir,
         mode,
-        description,
+        task.description,
         strategy.num_replicas_in_sync,
         "chief" if chief else "worker",
         jit,
@@ -117,7 +117,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     if mode in ("all", "retrain", "export"):
         arc = fixed_arc or outputs.get("arc") or _load_derived_arc(arc_path, mode)
         outputs.update(
-            _retrain_and_export(config, workdir, strategy, splits, arc, jit["retrain"], mode)
+            _retrain_and_export(config, workdir, strategy, task, arc, jit["retrain"], mode)
         )
     return outputs
 
@@ -135,33 +135,6 @@ def check_replica_batches(config, strategy) -> None:
         replicas.check_divisible(_lookup(config.to_dict(), key), strategy, key)
 
 
-def _load_task(config):
-    """(search task, data splits, one log line) for the config's space; checks batch sizes.
-
-    Loading the data is the last check before the workdir is written: a bad path fails here.
-    """
-    if config.space == "rnn":
-        from enas_tf.data import text as text_data
-        from enas_tf.lm_task import LmTask
-
-        splits = text_data.load_text_splits(config.data)
-        description = (
-            f"{len(splits.train)} train / {len(splits.valid)} valid / {len(splits.test)} test "
-            f"tokens, vocabulary {splits.vocab_size} ({splits.source})"
-        )
-        for deviation in splits.deviations:
-            logging.warning("data: %s", deviation)
-        return LmTask(config, splits), splits, description
-    from enas_tf.image_task import ImageTask
-
-    splits = image_data.load_image_splits(config.data)
-    description = (
-        f"{len(splits.train_labels)} train / {len(splits.valid_labels)} valid / "
-        f"{len(splits.test_labels)} test images of shape {splits.train_images.shape[1:]}"
-    )
-    return ImageTask(config, splits), splits, description
-
-
 def _load_derived_arc(arc_path: str, mode: str):
     if not os.path.exists(arc_path):
         raise WorkdirError(
@@ -172,27 +145,9 @@ def _load_derived_arc(arc_path: str, mode: str):
     return arc_io.load_arc(arc_path)
 
 
-def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
-    from enas_tf.export import export_child, latest_version
-
-    if config.space == "rnn":
-        from enas_tf.lm_export import export_lm
-        from enas_tf.lm_retrain import LmRetrain as Retrain
-
-        def export(child, export_root):
-            return export_lm(child, arc, splits, export_root=export_root)
-    else:
-        from enas_tf.retrain import Retrain
-
-        def export(child, export_root):
-            return export_child(
-                child,
-                arc,
-                image_shape=splits.train_images.shape[1:],
-                mean=splits.channel_mean,
-                std=splits.channel_std,
-                export_root=export_root,
-            )
+def _retrain_and_export(config, workdir, strategy, task, arc, jit, mode):
+    from enas_tf.export import latest_version
+    from enas_tf.retrain import Retrain
 
     retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
     if os.path.exists(retrain_arc_path):
@@ -204,25 +159,19 @@ def _retrain_and_export(config, workdir, strategy, splits, arc, jit, mode):
             )
     elif replicas.is_chief(strategy):
         arc_io.save_arc(arc, retrain_arc_path)
-    retrain = Retrain(config, workdir, strategy, splits, arc, jit)
+    retrain = Retrain(config, workdir, strategy, task, arc, jit)
     outputs = {}
     if mode in ("all", "retrain"):
-        if os.path.exists(retrain.result_path) and int(retrain.epoch.numpy()) == 0:
-            retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
-        outputs["retrain"] = retrain.run()
-    else:
-        latest = retrain.manager.latest_checkpoint
-        if latest is None or not os.path.exists(retrain.result_path):
-            raise WorkdirError(
-                f"--mode=export: no finished retraining in {workdir}/retrain; "
-                "run --mode=retrain first"
-            )
-        retrain.manager.restore(latest, "retrain")
+        outputs["retrain"] = retrain.run()  # restores the newest checkpoint itself
+    elif not os.path.exists(retrain.result_path) or not retrain.restore_latest():
+        raise WorkdirError(
+            f"--mode=export: no finished retraining in {workdir}/retrain; run --mode=retrain first"
+        )
     export_root = os.path.join(workdir, "export")
     version = latest_version(export_root)
     if mode == "all" and version and os.path.exists(os.path.join(export_root, str(version))):
         logging.info("export: %s/%d exists, keeping it", export_root, version)
         outputs["export"] = os.path.join(export_root, str(version))
     elif mode in ("all", "export") and replicas.is_chief(strategy):
-        outputs["export"] = export(retrain.child, export_root)
+        outputs["export"] = task.export(retrain.child, arc, export_root)
     return outputs

@@ -1,10 +1,13 @@
-"""Retrain a fixed child architecture from scratch (paper 3.2: same settings as the search).
+"""Retrain a fixed child architecture from scratch (paper 3.1 and 3.2), for any task.
 
-The child is the space's fixed network (`MicroChild` or `MacroChild`, built by
-`enas_tf.models.builders`): plain Keras layers for the arc's ops only, with CutOut, and for
-micro children drop-path and the auxiliary head, as configured. Checkpoints every epoch into
-`workdir/retrain/ckpt` and writes `workdir/retrain/result.json` (validation and test accuracy)
-when done. The test split is evaluated once, at the end.
+The child is the task's fixed network of the arc at the retrain size (`task.build_child`):
+plain Keras layers for the arc's ops only (images: CutOut, and for micro children drop-path
+and the auxiliary head; language model: the arc's cell, enas_lm's dropouts and carried state).
+What differs between tasks (data, loss, evaluation metric, carried state) comes from the task
+object (`enas_tf.tasks`); the loop, checkpoints, logs and result are written once here.
+Checkpoints every epoch (and every `checkpoint_every_steps`) into `workdir/retrain/ckpt` and
+writes `workdir/retrain/result.json` (validation and test score) when done. The test split is
+evaluated once, at the end.
 """
 
 from __future__ import annotations
@@ -16,30 +19,8 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import checkpoints, files, replicas, summaries, training
-from enas_tf import configs as config_lib
-from enas_tf.data import images as image_data
-from enas_tf.models import builders
+from enas_tf.phase_loop import PhaseLoop
 from enas_tf.spaces import arc_io
-from enas_tf.training import checkpoint_due, train_chunk
-
-
-def build_child(config, arc, num_classes: int, image_shape):
-    """The fixed network of `arc` at the retrain size, with every variable created."""
-    return builders.build_child(config, arc, num_classes, image_shape)
-
-
-def retrain_outputs(workdir, strategy, child, optimizer, step, epoch):
-    """(`workdir/retrain`, its checkpoint manager, its TensorBoard writers) for any child.
-
-    The checkpoint holds the weights keyed by variable path (`enas_tf.checkpoints`); the
-    architecture is fixed by `retrain/arc.json`. Only the chief writes (`enas_tf.replicas`).
-    """
-    checkpoint = checkpoints.KeyedCheckpoint(
-        {"child": child.weights, "optimizer": optimizer.variables}, step=step, epoch=epoch
-    )
-    directory = os.path.join(workdir, "retrain")
-    manager = replicas.CheckpointManager(checkpoint, os.path.join(directory, "ckpt"), strategy)
-    return directory, manager, summaries.Writers(directory, enabled=replicas.is_chief(strategy))
 
 
 def count_params(model) -> int:
@@ -47,31 +28,52 @@ def count_params(model) -> int:
 
 
 class Retrain:
-    """Trains (or resumes training) the fixed child of one arc in a workdir."""
+    """Trains (or resumes training) the fixed child of one arc in a workdir.
 
-    def __init__(
-        self, config, workdir, strategy, splits: image_data.ImageSplits, arc, jit_compile: bool
-    ):
-        self.config, self.workdir, self.strategy, self.splits, self.arc = (
+    Attributes:
+      child: the fixed network (its variables exist after construction).
+      step, epoch: int64 counters, checkpointed with the weights.
+      manager: the checkpoint manager of `workdir/retrain/ckpt`.
+    """
+
+    def __init__(self, config, workdir, strategy, task, arc, jit_compile: bool):
+        """Builds the child, its optimizer and the compiled steps (restores nothing).
+
+        Args:
+          config: the run config (`retrain.*` is read).
+          workdir: the run's workdir; everything goes into `workdir/retrain`.
+          strategy: the `tf.distribute` strategy.
+          task: `ImageTask` or `LmTask` of the loaded data (it checked the batch sizes).
+          arc: the architecture to retrain.
+          jit_compile: XLA-compile the per-replica steps.
+        """
+        self.config, self.workdir, self.strategy, self.task, self.arc = (
             config,
             workdir,
             strategy,
-            splits,
+            task,
             arc,
         )
-        rt = config.retrain
-        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
-        self.steps_per_epoch = len(splits.train_labels) // rt.batch_size
-        self.image_shape = splits.train_images.shape[1:]
+        self.steps_per_epoch = task.retrain_steps_per_epoch()
         with strategy.scope():
-            self.child = build_child(config, arc, splits.num_classes, self.image_shape)
-            self.optimizer = training.make_child_optimizer(rt.optimizer, self.steps_per_epoch)
+            self.child = task.build_child(arc)
+            self.optimizer = task.make_retrain_optimizer(self.steps_per_epoch)
             self.optimizer.build(self.child.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.directory, self.manager, self.writers = retrain_outputs(
-            workdir, strategy, self.child, self.optimizer, self.step, self.epoch
+            task.create_retrain_state(strategy)
+        # Weights keyed by variable path (`enas_tf.checkpoints`); the architecture is fixed by
+        # `retrain/arc.json`. Only the chief writes (`enas_tf.replicas`).
+        checkpoint = checkpoints.KeyedCheckpoint(
+            {"child": self.child.weights, "optimizer": self.optimizer.variables},
+            step=self.step,
+            epoch=self.epoch,
         )
+        self.directory = os.path.join(workdir, "retrain")
+        self.manager = replicas.CheckpointManager(
+            checkpoint, os.path.join(self.directory, "ckpt"), strategy
+        )
+        self.writers = summaries.Writers(self.directory, enabled=replicas.is_chief(strategy))
         compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
         self.train_replica_step = compile_step(self._train_replica_step)
         self.eval_replica_step = compile_step(self._eval_replica_step)
@@ -82,152 +84,153 @@ class Retrain:
     def result_path(self) -> str:
         return os.path.join(self.directory, "result.json")
 
-    def _train_replica_step(self, images, labels):
+    def restore_latest(self) -> bool:
+        """Restores the newest checkpoint if there is one; returns whether there was."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return False
+        self.manager.restore(latest, "retrain")
+        return True
+
+    # Compiled steps ------------------------------------------------------------------------
+    def _train_replica_step(self, batch):
         rt = self.config.retrain
         variables = self.child.trainable_variables
         with tf.GradientTape() as tape:
-            logits, aux_logits = self.child(images, training=True)
-            loss = training.classification_loss(
-                logits,
-                aux_logits,
-                labels,
-                aux_weight=rt.get("aux_weight", 0.0),
-                global_batch_size=rt.batch_size,
-            )
-            l2 = rt.optimizer.l2 * training.l2_penalty(variables)
+            loss, decayed, extra = self.task.retrain_loss(self.child, batch, rt.batch_size)
+            l2 = rt.optimizer.l2 * training.l2_penalty(decayed)
             total = loss + l2 / self.strategy.num_replicas_in_sync
         grads = tape.gradient(total, variables)
         training.apply_clipped_gradients(self.optimizer, grads, variables, rt.optimizer.grad_clip)
-        return loss, training.accuracy_count(logits, labels)
+        return loss, extra
 
     def _train_steps(self, iterator, num_steps):
-        total_loss, correct = 0.0, 0.0
+        """`num_steps` training steps: their mean loss and mean task extra (e.g. correct
+        predictions per step); `task.child_metrics` turns the means into logged metrics."""
+        total_loss, extra_sum = tf.constant(0.0), tf.constant(0.0)
         for _ in tf.range(num_steps):
-            images, labels = next(iterator)
-            loss, right = self.strategy.run(self.train_replica_step, args=(images, labels))
+            loss, extra = self.strategy.run(self.train_replica_step, args=(next(iterator),))
             total_loss += self.strategy.reduce("SUM", loss, axis=None)
-            correct += self.strategy.reduce("SUM", right, axis=None)
+            extra_sum += self.strategy.reduce("SUM", extra, axis=None)
             self.step.assign_add(1)
         steps = tf.cast(num_steps, tf.float32)
-        return total_loss / steps, correct / (steps * self.config.retrain.batch_size)
+        return {"loss": total_loss / steps, "extra": extra_sum / steps}
 
-    def _eval_replica_step(self, images, labels, weights):
-        logits, _ = self.child(images, training=False)
-        return training.accuracy_count(logits, labels, weights), tf.reduce_sum(weights)
+    def _eval_replica_step(self, batch):
+        return self.task.eval_sums(self.child, batch)
 
-    def _eval_step(self, images, labels, weights):
-        right, count = self.strategy.run(self.eval_replica_step, args=(images, labels, weights))
+    def _eval_step(self, batch):
+        total, count = self.strategy.run(self.eval_replica_step, args=(batch,))
         return (
-            self.strategy.reduce("SUM", right, axis=None),
+            self.strategy.reduce("SUM", total, axis=None),
             self.strategy.reduce("SUM", count, axis=None),
         )
 
-    def evaluate(self, images, labels) -> float:
-        """Top-1 accuracy over every example of a split (the last batch padded, not dropped)."""
-        batch_size = self.config.retrain.eval_batch_size
+    # Eager API -------------------------------------------------------------------------------
+    def train_dataset(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
+        """Epoch `epoch`'s global training batches (a pure function of seed and epoch)."""
+        return self.task.retrain_dataset(epoch, skip)
 
-        def make_dataset():
-            dataset = image_data.make_eval_dataset(
-                images,
-                labels,
-                batch_size=batch_size,
-                mean=self.splits.channel_mean,
-                std=self.splits.channel_std,
-                drop_remainder=False,
-            )
-            return replicas.pad_final_batch(dataset, batch_size)
+    def evaluate(self, split: str) -> float:
+        """The task's score (accuracy, perplexity) of the child on every example of `split`.
 
-        right, count = 0.0, 0.0
-        for batch in replicas.distribute_global_batches(self.strategy, make_dataset):
-            r, c = self.eval_step(*batch)
-            right, count = right + float(r), count + float(c)
-        return right / max(count, 1.0)
-
-    def _train_dataset(self, epoch: int):
-        """Epoch `epoch` of augmented training batches: a pure function of (seed, epoch)."""
-        return image_data.make_train_dataset(
-            self.splits.train_images,
-            self.splits.train_labels,
-            batch_size=self.config.retrain.batch_size,
-            mean=self.splits.channel_mean,
-            std=self.splits.channel_std,
-            seed=self.config.seed * 100003 + 7 + epoch,
-            augment=True,
-            cutout_size=self.config.retrain.cutout_size,
-            repeat=False,
+        `split` is "valid" or "test". The rows of each global batch are shared among the
+        replicas; a carried state (language model) starts from zeros.
+        """
+        self.task.reset_retrain_state()
+        total, count = 0.0, 0.0
+        batches = replicas.distribute_global_batches(
+            self.strategy, lambda: self.task.eval_dataset(split)
         )
+        for batch in batches:
+            t, c = self.eval_step(batch)
+            total, count = total + float(t), count + float(c)
+        return self.task.eval_score(total, count)
 
     def run(self) -> dict:
         """Trains to `retrain.epochs`, evaluates on the test split, writes result.json."""
-        latest = self.manager.latest_checkpoint
-        if latest:
-            self.manager.restore(latest, "retrain")
-            logging.info("retrain: resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
-        rt = self.config.retrain
-        logging.info("retrain: %d trainable parameters", count_params(self.child))
-        started, start_step = time.time(), int(self.step.numpy())
-        total_steps = rt.epochs * self.steps_per_epoch
-        valid_accuracy = None
+        if self.restore_latest():
+            logging.info(
+                "retrain: resumed from %s (epoch %d)",
+                self.manager.latest_checkpoint,
+                int(self.epoch.numpy()),
+            )
+        rt, metric = self.config.retrain, self.task.metric
+        params = count_params(self.child)
+        logging.info("retrain: %d trainable parameters", params)
+        clock = (time.time(), int(self.step.numpy()))
+        loop = PhaseLoop(self.config, self.steps_per_epoch, self._save)
+        valid_score = None
         while int(self.epoch.numpy()) < rt.epochs:
             epoch = int(self.epoch.numpy())
-            if hasattr(self.child, "progress"):  # drop-path schedule (micro children)
-                self.child.progress.assign(epoch / max(rt.epochs, 1))
+            self.task.begin_retrain_epoch(self.child, epoch)
             done = int(self.step.numpy()) - epoch * self.steps_per_epoch
             iterator = iter(
                 replicas.distribute_global_batches(
-                    self.strategy,
-                    lambda epoch=epoch, done=done: self._train_dataset(epoch).skip(done),
+                    self.strategy, lambda epoch=epoch, done=done: self.train_dataset(epoch, done)
                 )
             )
-            means = summaries.RunningMeans()
-            while done < self.steps_per_epoch:
-                chunk = train_chunk(self.config, done, self.steps_per_epoch)
-                loss, accuracy = self.train_steps(iterator, tf.constant(chunk))
-                means.add({"loss": loss, "accuracy": accuracy}, chunk)
-                done += chunk
-                if checkpoint_due(self.config, done, self.steps_per_epoch):
-                    self.manager.save(checkpoint_number=int(self.step.numpy()))
-                step = int(self.step.numpy())
-                if done % self.config.log_every_steps and done < self.steps_per_epoch:
-                    continue
-                logged = means.pop()
-                loss, accuracy = logged["loss"], logged["accuracy"]
-                rate = (step - start_step) / max(time.time() - started, 1e-6)
-                lr = training.current_learning_rate(self.optimizer)
-                logging.info(
-                    "retrain epoch %d/%d step %d/%d: loss %.4f acc %.3f lr %.4g | ETA %s",
-                    epoch + 1,
-                    rt.epochs,
-                    step,
-                    total_steps,
-                    float(loss),
-                    float(accuracy),
-                    lr,
-                    summaries.format_seconds((total_steps - step) / rate if rate else None),
-                )
-                self.writers.scalars("train", step, {"loss": loss, "accuracy": accuracy, "lr": lr})
-            valid_accuracy = self.evaluate(self.splits.valid_images, self.splits.valid_labels)
+
+            def train(chunk, iterator=iterator):
+                metrics = self.train_steps(iterator, tf.constant(chunk))
+                return {name: float(value) for name, value in metrics.items()}
+
+            loop.run(
+                done,
+                train,
+                on_log=lambda means, steps, done, epoch=epoch: self._log(
+                    means, steps, epoch, clock
+                ),
+            )
+            valid_score = self.evaluate("valid")
             logging.info(
-                "retrain epoch %d/%d: valid accuracy %.4f", epoch + 1, rt.epochs, valid_accuracy
+                "retrain epoch %d/%d: valid %s %.4f", epoch + 1, rt.epochs, metric, valid_score
             )
-            self.writers.scalars("valid", int(self.step.numpy()), {"accuracy": valid_accuracy})
+            self.writers.scalars("valid", int(self.step.numpy()), {metric: valid_score})
             self.epoch.assign_add(1)
-            self.manager.save(checkpoint_number=int(self.step.numpy()))
-        if valid_accuracy is None:
-            valid_accuracy = self.evaluate(self.splits.valid_images, self.splits.valid_labels)
-        test_accuracy = self.evaluate(self.splits.test_images, self.splits.test_labels)
+            self._save()
+        if valid_score is None:
+            valid_score = self.evaluate("valid")
+        test_score = self.evaluate("test")
         result = {
-            "valid_accuracy": valid_accuracy,
-            "test_accuracy": test_accuracy,
+            f"valid_{metric}": valid_score,
+            f"test_{metric}": test_score,
             "epochs": int(self.epoch.numpy()),
             "steps": int(self.step.numpy()),
-            "trainable_params": count_params(self.child),
+            "trainable_params": params,
+            **self.task.result_fields(),
             "arc": self.arc.to_json(),
         }
-        logging.info("retrain: test accuracy %.4f (valid %.4f)", test_accuracy, valid_accuracy)
-        self.writers.scalars("test", int(self.step.numpy()), {"accuracy": test_accuracy})
+        logging.info("retrain: test %s %.4f (valid %.4f)", metric, test_score, valid_score)
+        self.writers.scalars("test", int(self.step.numpy()), {metric: test_score})
         self.writers.flush()
         if replicas.is_chief(self.strategy):
             files.write_json_atomic(self.result_path, result)
             arc_io.save_arc(self.arc, os.path.join(self.directory, "arc.json"))
         return result
+
+    def _save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def _log(self, means: dict, steps: int, epoch: int, clock) -> None:
+        """One progress line and the train scalars, from the means since the last line."""
+        rt = self.config.retrain
+        metrics = self.task.child_metrics(
+            means["loss"], means["extra"] * steps, steps, rt.batch_size
+        )
+        metrics = {name: float(value) for name, value in metrics.items()}
+        step, total_steps = int(self.step.numpy()), rt.epochs * self.steps_per_epoch
+        started, start_step = clock
+        rate = (step - start_step) / max(time.time() - started, 1e-6)
+        lr = training.current_learning_rate(self.optimizer)
+        logging.info(
+            "retrain epoch %d/%d step %d/%d: %s lr %.4g | ETA %s",
+            epoch + 1,
+            rt.epochs,
+            step,
+            total_steps,
+            " ".join(f"{name} {value:.4g}" for name, value in metrics.items()),
+            lr,
+            summaries.format_seconds((total_steps - step) / rate if rate else None),
+        )
+        self.writers.scalars("train", step, {**metrics, "lr": lr})

@@ -39,12 +39,12 @@ from enas_tf import (
     summaries,
     training,
 )
+from enas_tf.phase_loop import PhaseLoop
 from enas_tf.search_steps import (
     SearchSteps,
     build_controller,  # noqa: F401 (re-exported: tests, benches)
     build_search_state,
 )
-from enas_tf.training import checkpoint_due, train_chunk
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
 
@@ -113,12 +113,7 @@ class Search:
         self.restore()
         state, config = self.state, self.config
         run_start_step = int(state.child_step.numpy())  # For max_child_steps.
-        # The ETA is measured from the end of the first chunk, leaving out the one-off trace;
-        # until then the rate is unknown. The logged steps/s are the child steps' own
-        # throughput (time inside child step calls only, first call excluded); the phases'
-        # wall times are logged at the end of each epoch.
-        rate_clock, rate_start_step = None, run_start_step
-        child_clock = _StepClock()
+        clocks = _Clocks(run_start_step)
         total_steps = config.search.epochs * self.steps_per_epoch
         while not self.done:
             epoch = int(state.epoch.numpy())
@@ -126,58 +121,16 @@ class Search:
             if int(state.phase.numpy()) == _CHILD:
                 phase_started = time.perf_counter()
                 done_in_epoch = int(state.child_step.numpy()) - epoch * self.steps_per_epoch
-                # A language model's carried state restarts at every (re)start of an epoch's
-                # child phase; image tasks carry nothing.
-                self.task.reset_child_state()
-                iterator = _distribute(
-                    self.strategy,
-                    lambda epoch=epoch, done=done_in_epoch: self._train_dataset(epoch, done),
+                max_steps = None
+                if max_child_steps is not None:
+                    max_steps = max_child_steps - (int(state.child_step.numpy()) - run_start_step)
+                done_in_epoch = self._child_phase(
+                    epoch, done_in_epoch, total_steps, clocks, max_steps
                 )
-                loss_sum, extra_sum, logged_steps = 0.0, 0.0, 0
-                while done_in_epoch < self.steps_per_epoch:
-                    chunk = train_chunk(config, done_in_epoch, self.steps_per_epoch)
-                    if max_child_steps is not None:
-                        chunk = min(
-                            chunk,
-                            max_child_steps - (int(state.child_step.numpy()) - run_start_step),
-                        )
-                        if chunk <= 0:
-                            self._save()
-                            logging.info("search: stopped after %d child steps", max_child_steps)
-                            return
-                    started = time.perf_counter()
-                    metrics = self.steps.train_child(iterator, tf.constant(chunk))
-                    loss_sum += float(metrics["_loss_sum"])  # waits for the step
-                    extra_sum += float(metrics["_extra"])
-                    child_clock.add(chunk, time.perf_counter() - started)
-                    logged_steps += chunk
-                    done_in_epoch += chunk
-                    step = int(state.child_step.numpy())
-                    if rate_clock is None:
-                        rate_clock, rate_start_step = time.time(), step
-                    if (
-                        done_in_epoch % config.log_every_steps == 0
-                        or done_in_epoch == self.steps_per_epoch
-                    ):
-                        # One line for every step since the last one, whatever the calls.
-                        logged = self.task.child_metrics(
-                            loss_sum / logged_steps,
-                            extra_sum,
-                            logged_steps,
-                            self.steps.global_batch,
-                        )
-                        logged["grad_norm"] = metrics["grad_norm"]  # of the last step
-                        self._log_child(
-                            logged,
-                            step,
-                            epoch,
-                            total_steps,
-                            (rate_clock, rate_start_step),
-                            child_clock.take_rate(),
-                        )
-                        loss_sum, extra_sum, logged_steps = 0.0, 0.0, 0
-                    if checkpoint_due(config, done_in_epoch, self.steps_per_epoch):
-                        self._save()
+                if done_in_epoch < self.steps_per_epoch:  # stopped by max_child_steps
+                    self._save()
+                    logging.info("search: stopped after %d child steps", max_child_steps)
+                    return
                 state.phase.assign(_CONTROLLER)
                 self._save()
                 self._phase_seconds["child phase"] = time.perf_counter() - phase_started
@@ -186,6 +139,43 @@ class Search:
             state.phase.assign(_CHILD)
             self._save()
         self.writers.flush()
+
+    def _child_phase(self, epoch, done, total_steps, clocks, max_steps) -> int:
+        """The epoch's child steps from `done` on (at most `max_steps`); returns the new done."""
+        # A language model's carried state restarts at every (re)start of an epoch's child
+        # phase; image tasks carry nothing.
+        self.task.reset_child_state()
+        iterator = _distribute(
+            self.strategy, lambda epoch=epoch, done=done: self._train_dataset(epoch, done)
+        )
+        last_grad_norm = [0.0]
+
+        def train(chunk):
+            started = time.perf_counter()
+            metrics = self.steps.train_child(iterator, tf.constant(chunk))
+            loss_sum = float(metrics["_loss_sum"])  # waits for the step
+            clocks.child.add(chunk, time.perf_counter() - started)
+            clocks.start_wall(int(self.state.child_step.numpy()))
+            last_grad_norm[0] = metrics["grad_norm"]  # of the chunk's last step
+            return {"loss": loss_sum / chunk, "extra": float(metrics["_extra"]) / chunk}
+
+        def log(means, steps, done):
+            # One line for every step since the last one, whatever the calls.
+            logged = self.task.child_metrics(
+                means["loss"], means["extra"] * steps, steps, self.steps.global_batch
+            )
+            logged["grad_norm"] = last_grad_norm[0]
+            self._log_child(
+                logged,
+                int(self.state.child_step.numpy()),
+                epoch,
+                total_steps,
+                clocks.wall,
+                clocks.child.take_rate(),
+            )
+
+        loop = PhaseLoop(self.config, self.steps_per_epoch, self._save)
+        return loop.run(done, train, on_log=log, max_steps=max_steps)
 
     def _log_child(self, metrics, step, epoch, total_steps, wall_start, child_rate):
         metrics = {k: float(v) for k, v in metrics.items()}
@@ -223,19 +213,22 @@ class Search:
             self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
         )
         stats, phase_started = None, time.perf_counter()
-        while done < ctrl.train_steps:
-            chunk = train_chunk(self.config, done, ctrl.train_steps)
+
+        def train(chunk):
             values = self.steps.train_controller(iterator, tf.constant(chunk))
-            stats = {k: float(v) for k, v in values.items()}
-            done += chunk
+            return {k: float(v) for k, v in values.items()}
+
+        def write_curves(values, chunk, done):
             # Per call (per update at steps_per_loop=1): reward, baseline and entropy curves.
+            nonlocal stats
+            stats = values
             self.writers.scalars(
                 "train",
                 int(state.controller_step.numpy()),
-                {f"controller_update/{k}": v for k, v in stats.items()},
+                {f"controller_update/{k}": v for k, v in values.items()},
             )
-            if checkpoint_due(self.config, done, ctrl.train_steps):
-                self._save()
+
+        PhaseLoop(self.config, ctrl.train_steps, self._save).run(done, train, on_call=write_curves)
         step = int(state.child_step.numpy())
         if stats is not None:
             logging.info(
@@ -288,6 +281,24 @@ class Search:
         )
         search_reports.report_check(self, epoch, result)
         return result
+
+
+class _Clocks:
+    """The run's two clocks: wall time since the first chunk (ETA) and time in child steps.
+
+    The ETA is measured from the end of the first chunk, leaving out the one-off trace; until
+    then the rate is unknown. The logged steps/s are the child steps' own throughput (time
+    inside child step calls only, first call excluded); the phases' wall times are logged at
+    the end of each epoch.
+    """
+
+    def __init__(self, run_start_step: int):
+        self.wall = (None, run_start_step)  # (time.time() at the first chunk's end, its step)
+        self.child = _StepClock()
+
+    def start_wall(self, step: int) -> None:
+        if self.wall[0] is None:
+            self.wall = (time.time(), step)
 
 
 class _StepClock:

@@ -12,10 +12,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-
-class StrategyError(RuntimeError):
-    """The requested hardware cannot be used; the message says why and what to do."""
-
+from enas_tf.errors import StrategyError
 
 # Limits of the pre-checks that run before TensorFlow touches the TPU (_check_tpu_reachable).
 _METADATA_TIMEOUT_S = 2.0  # the GCE metadata server answers in milliseconds on Google Cloud

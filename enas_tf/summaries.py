@@ -42,29 +42,6 @@ class Writers:
             writer.flush()
 
 
-class RunningMeans:
-    """Step-weighted means of the metrics of several training calls, between two log lines.
-
-    A call running n steps returns the mean of its n steps; with `steps_per_loop` below
-    `log_every_steps` a log line covers several calls and should report all of their steps.
-    """
-
-    def __init__(self):
-        self._sums: dict[str, float] = {}
-        self._steps = 0
-
-    def add(self, metrics: dict, steps: int) -> None:
-        for name, value in metrics.items():
-            self._sums[name] = self._sums.get(name, 0.0) + float(value) * steps
-        self._steps += steps
-
-    def pop(self) -> dict:
-        """The means since the last `pop` (empty if nothing was added); starts over."""
-        means = {name: total / self._steps for name, total in self._sums.items()}
-        self._sums, self._steps = {}, 0
-        return means
-
-
 def format_seconds(seconds: float) -> str:
     """`1h02m03s`-style duration for progress lines; '?' when unknown."""
     if seconds is None or math.isnan(seconds) or math.isinf(seconds):

@@ -1,5 +1,7 @@
 """Command-line entry point: `python -m enas_tf.train [--config=...] [--workdir=...]`.
 
+Installed with `pip install .`, the same CLI is the `enas-train` command.
+
 With no arguments it runs the quickstart (configs/quickstart.py) on the embedded dataset into
 runs/quickstart. Rerunning a command on the same workdir resumes it.
 
@@ -18,8 +20,19 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_DEFAULT_CONFIG = os.path.join(_REPO, "configs", "quickstart.py")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def default_config_path() -> str:
+    """configs/quickstart.py of a source checkout, or the copy an installed wheel ships.
+
+    `pip install .` puts the repository's configs/ inside the package as `run_configs/`
+    (pyproject.toml), so `enas-train` with no arguments runs the quickstart either way.
+    """
+    checkout = os.path.join(os.path.dirname(_PACKAGE), "configs", "quickstart.py")
+    if os.path.exists(checkout):
+        return checkout
+    return os.path.join(_PACKAGE, "run_configs", "quickstart.py")
 
 
 def _bad_override_message(error: Exception, argv) -> str:
@@ -48,7 +61,7 @@ def _bad_override_message(error: Exception, argv) -> str:
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
-    _DEFAULT_CONFIG,
+    default_config_path(),
     "Config file (configs/*.py[:args]); override with --config.KEY=V.",
     lock_config=True,
 )
@@ -85,26 +98,13 @@ def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # These import TensorFlow: after flag parsing, so --help is fast.
     from enas_tf import pipeline
-    from enas_tf.checkpoints import CheckpointError
-    from enas_tf.configs import ConfigError
-    from enas_tf.data.images import DataError
-    from enas_tf.spaces.errors import ArcError
-    from enas_tf.strategy import StrategyError
-
-    user_errors = (
-        ConfigError,
-        DataError,
-        ArcError,
-        pipeline.WorkdirError,
-        StrategyError,
-        CheckpointError,
-    )
+    from enas_tf.errors import UserError
 
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
     logging.info("workdir: %s", workdir)
     try:
         outputs = pipeline.run(_CONFIG.value, workdir, tpu=_TPU.value, mode=_MODE.value)
-    except user_errors as error:  # Bad input: say what and how to fix, no traceback.
+    except UserError as error:  # Bad input: say what and how to fix, no traceback.
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -134,6 +134,13 @@ def _parse_flags(argv):
 
 
 def run():
+    """The CLI, as `python -m enas_tf.train` or the installed `enas-train` console script."""
+    if __name__ != "__main__":
+        # absl's --help shows the main module's docstring and the flags it defines; a console
+        # script's main module is pip's wrapper, so lend it ours.
+        sys.modules["__main__"].__doc__ = __doc__
+        for name in ("config", "workdir", "tpu", "mode"):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
     logging.set_verbosity(logging.INFO)
     app.run(main, flags_parser=_parse_flags)
 

@@ -144,19 +144,3 @@ def make_lm_optimizer(optim_config, steps_per_epoch: int) -> keras.optimizers.Op
             optim_config.lr, optim_config.decay, optim_config.decay_start_epoch, steps_per_epoch
         )
     )
-
-
-# Loop chunking (search and retrain) ------------------------------------------------------
-def train_chunk(config, done: int, steps_per_epoch: int) -> int:
-    """Steps in the next training call: `steps_per_loop`, cut at log/checkpoint boundaries."""
-    chunk = min(config.steps_per_loop, steps_per_epoch - done)
-    for every in (config.log_every_steps, config.checkpoint_every_steps):
-        if every:
-            chunk = min(chunk, every - done % every)
-    return chunk
-
-
-def checkpoint_due(config, done: int, total: int) -> bool:
-    """Whether `done` of `total` steps of a phase is a mid-phase checkpoint point."""
-    every = config.checkpoint_every_steps
-    return bool(every) and done % every == 0 and done < total

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from enas_tf import arc_pictures
+from enas_tf.errors import ArcError
 from enas_tf.models.macro import macro_pool_after
 from enas_tf.spaces import macro, micro, rnn
-from enas_tf.spaces.errors import ArcError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?;$")

@@ -5,9 +5,9 @@ import pytest
 
 from configs import tiny
 from enas_tf import configs as config_lib
+from enas_tf.errors import ArcError
 from enas_tf.models import builders
 from enas_tf.spaces import macro, micro
-from enas_tf.spaces.errors import ArcError
 
 
 @pytest.mark.parametrize("space", ["micro", "macro"])

@@ -8,7 +8,7 @@ import pytest
 
 from enas_tf.data import cifar_files
 from enas_tf.data import images as image_data
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 PER_BATCH = 12
 DOWNLOAD_HINT = "https://www.cs.toronto.edu/~kriz/cifar.html"

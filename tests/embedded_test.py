@@ -6,7 +6,7 @@ import pytest
 
 from enas_tf.data import embedded
 from enas_tf.data import images as image_data
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 
 @pytest.mark.parametrize("size", [12, 16, 32])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from enas_tf.data import embedded_text
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 # Documented in enas_tf/data/embedded_text.py (default splits, test perplexity).
 DOCUMENTED = {

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from enas_tf.data import embedded
 from enas_tf.data import images as image_data
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 SIZE = 12
 

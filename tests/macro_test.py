@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from enas_tf.controller import Controller
+from enas_tf.errors import ArcError, ArcFileError
 from enas_tf.spaces import arc_io, decisions, macro
-from enas_tf.spaces.errors import ArcError, ArcFileError
 
 FINAL = macro.PUBLISHED["enas_macro_final"]
 CONVS = ("conv_3x3", "sep_conv_3x3", "conv_5x5", "sep_conv_5x5")

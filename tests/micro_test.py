@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
+from enas_tf.errors import ArcError, ArcFileError
 from enas_tf.spaces import arc_io, decisions, micro
-from enas_tf.spaces.errors import ArcError, ArcFileError
 
 # scripts/cifar10_micro_final.sh of the original code (as quoted in ENAS_FACTS.md).
 NORMAL = "0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1"

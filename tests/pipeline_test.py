@@ -21,10 +21,11 @@ from configs import tiny
 from enas_tf import configs as config_lib
 from enas_tf import pipeline, search_reports
 from enas_tf.data import images as image_data
-from enas_tf.export import make_serving_fn
+from enas_tf.errors import ArcError
 from enas_tf.retrain import Retrain
 from enas_tf.spaces import arc_io
-from enas_tf.spaces.errors import ArcError
+from enas_tf.tasks import load_task
+from enas_tf.tasks.image import make_serving_fn
 
 # One pytest-xdist worker runs this whole file: its tests share the module-scoped finished runs.
 pytestmark = pytest.mark.xdist_group("pipeline")
@@ -191,8 +192,8 @@ def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp
 
     # The in-memory model: the retrained child restored from its checkpoint.
     arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
-    retrain = Retrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
-    retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
+    retrain = Retrain(config, workdir, tf.distribute.get_strategy(), load_task(config), arc, False)
+    assert retrain.restore_latest()
     expected = make_serving_fn(retrain.child, splits.channel_mean, splits.channel_std)(
         tf.constant(pixels)
     )
@@ -289,10 +290,8 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     assert served.shape == (1, 3, splits.vocab_size)
     np.testing.assert_allclose(np.exp(served).sum(axis=-1), 1.0, atol=1e-4)
 
-    from enas_tf.lm_retrain import LmRetrain
-
-    retrain = LmRetrain(config, workdir, tf.distribute.get_strategy(), splits, arc, False)
-    retrain.manager.restore(retrain.manager.latest_checkpoint, "retrain")
+    retrain = Retrain(config, workdir, tf.distribute.get_strategy(), load_task(config), arc, False)
+    assert retrain.restore_latest()
     ids = [[5, 9, splits.eos_id if splits.unk_id is None else splits.unk_id]]
     logits, _ = retrain.child(tf.constant(ids), retrain.child.zero_state(1), training=False)
     np.testing.assert_allclose(served, tf.nn.log_softmax(logits).numpy(), atol=1e-4)

@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf import pipeline, precision, replicas
+from enas_tf import precision, replicas
 from enas_tf import search as search_lib
+from enas_tf.tasks import load_task
 
 
 def test_auto_is_float32_off_tpu_and_explicit_settings_are_kept():
@@ -31,7 +32,7 @@ def test_search_steps_run_in_bfloat16_with_float32_weights_and_policy_math(
 ):
     assert mixed_bfloat16 == "mixed_bfloat16"
     config = ml_collections.ConfigDict(tiny.get_config(f"space={space}").to_dict())
-    task, _, _ = pipeline._load_task(config)
+    task = load_task(config)
     strategy = tf.distribute.get_strategy()
     search = search_lib.Search(config, str(tmp_path), strategy, task, jit_compile=False)
     supernet = search.state.supernet

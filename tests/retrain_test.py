@@ -15,11 +15,11 @@ import pytest
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf.data import images as image_data
+from enas_tf import replicas
 from enas_tf.data import text as text_data
-from enas_tf.lm_retrain import LmRetrain
 from enas_tf.models import builders
 from enas_tf.retrain import Retrain
+from enas_tf.tasks import load_task
 
 
 @pytest.fixture(scope="module", params=["micro", "macro", "rnn"])
@@ -31,36 +31,22 @@ def space_config(request):
 
 
 def _retrain(config, strategy, workdir, jit_compile=False):
-    """(Retrain or LmRetrain of a random arc, its splits)."""
+    """(Retrain of a random arc, its data splits)."""
     arc = builders.sample_random_arc(config, np.random.default_rng(3))
-    if config.space == "rnn":
-        splits = text_data.load_text_splits(config.data)
-        return LmRetrain(config, str(workdir), strategy, splits, arc, jit_compile), splits
-    splits = image_data.load_image_splits(config.data)
-    return Retrain(config, str(workdir), strategy, splits, arc, jit_compile), splits
+    task = load_task(config)
+    return Retrain(config, str(workdir), strategy, task, arc, jit_compile), task.splits
 
 
-def _train_iterator(retrain, splits, config):
-    rt = config.retrain
-    if config.space == "rnn":
-        dataset = text_data.make_lm_dataset(
-            splits.train, batch_size=rt.batch_size, bptt=rt.bptt, repeat=True
-        )
-    else:
-        dataset = retrain._train_dataset(epoch=0).repeat()
-    from enas_tf import replicas
-
+def _train_iterator(retrain):
+    dataset = retrain.train_dataset(epoch=0).repeat()
     return iter(replicas.distribute_global_batches(retrain.strategy, lambda: dataset))
 
 
 def test_retrain_steps_compile_with_xla_in_the_multi_step_loop(space_config, tmp_path):
     retrain, splits = _retrain(space_config, tf.distribute.get_strategy(), tmp_path, True)
-    iterator = _train_iterator(retrain, splits, space_config)
-    if space_config.space == "rnn":
-        retrain.reset_states()
-        loss = retrain.train_steps(iterator, tf.constant(3))
-    else:
-        loss, _ = retrain.train_steps(iterator, tf.constant(3))
+    iterator = _train_iterator(retrain)
+    retrain.task.reset_retrain_state()
+    loss = retrain.train_steps(iterator, tf.constant(3))["loss"]
     # jit_compile=True is must-compile: an op XLA cannot compile raises.
     assert np.isfinite(float(loss))
     assert retrain.step.numpy() == 3
@@ -99,9 +85,8 @@ def test_two_replicas_train_identically_and_evaluate_every_example_once(
 ):
     strategy = two_replica_strategy
     retrain, splits = _retrain(space_config, strategy, tmp_path)
-    iterator = _train_iterator(retrain, splits, space_config)
-    if space_config.space == "rnn":
-        retrain.reset_states()
+    iterator = _train_iterator(retrain)
+    retrain.task.reset_retrain_state()
     retrain.train_steps(iterator, tf.constant(2))
     assert retrain.step.numpy() == 2
     # Every variable, batch-norm moving statistics and random-seed state included.
@@ -112,9 +97,9 @@ def test_two_replicas_train_identically_and_evaluate_every_example_once(
     # Whole-split evaluation through both replicas equals one eager pass over the split.
     if space_config.space == "rnn":
         expected = _expected_perplexity(retrain.child, splits.valid, space_config)
-        np.testing.assert_allclose(retrain.perplexity(splits.valid), expected, rtol=1e-4)
+        np.testing.assert_allclose(retrain.evaluate("valid"), expected, rtol=1e-4)
     else:
         images, labels = splits.valid_images, splits.valid_labels
         assert len(labels) % space_config.retrain.eval_batch_size  # a padded last batch
         lowest, highest = _expected_accuracy_range(retrain.child, images, labels, splits)
-        assert lowest - 1e-6 <= retrain.evaluate(images, labels) <= highest + 1e-6
+        assert lowest - 1e-6 <= retrain.evaluate("valid") <= highest + 1e-6

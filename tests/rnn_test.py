@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from enas_tf.controller import Controller
+from enas_tf.errors import ArcError, ArcFileError
 from enas_tf.spaces import arc_io, decisions, rnn
-from enas_tf.spaces.errors import ArcError, ArcFileError
 
 # google-research enas_lm README (`--fixed_arc`), as quoted in ENAS_FACTS.md.
 ENAS_LM = "0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2"

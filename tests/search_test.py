@@ -12,8 +12,8 @@ from configs import tiny
 from enas_tf import search as search_lib
 from enas_tf.data import images as image_data
 from enas_tf.data import text as text_data
-from enas_tf.image_task import ImageTask
-from enas_tf.lm_task import LmTask
+from enas_tf.tasks.image import ImageTask
+from enas_tf.tasks.language_model import LmTask
 
 
 @pytest.fixture(scope="module")

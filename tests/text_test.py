@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from enas_tf.data import embedded_text, text
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 HOW_TO = "simple-examples"  # Every PTB error says where to get the data.
 REAL_PTB_DIR = os.environ.get("ENAS_PTB_DIR", "/work/shared/data/ptb")

@@ -15,7 +15,8 @@ import pickle
 
 import numpy as np
 
-from enas_tf.data.images import CIFAR10_CLASS_NAMES, DataError
+from enas_tf.data.images import CIFAR10_CLASS_NAMES
+from enas_tf.errors import DataError
 
 DIRNAME = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))

@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from enas_tf.errors import DataError
+
 CLASS_NAMES = (
     "horizontal_stripes",
     "vertical_stripes",
@@ -88,7 +90,6 @@ def make_embedded_dataset(num_train: int, num_test: int, image_size: int, seed: 
     Raises:
       DataError: a size is out of range.
     """
-    from enas_tf.data.images import DataError  # Local: images.py imports this module lazily.
 
     if num_train <= 0 or num_test <= 0:
         raise DataError(

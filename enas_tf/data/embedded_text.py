@@ -55,7 +55,8 @@ import math
 
 import numpy as np
 
-from enas_tf.data.text import EOS, DataError, TextSplits
+from enas_tf.data.text import EOS, TextSplits
+from enas_tf.errors import DataError
 
 NUM_TOPICS = 8
 TOPIC_STAY = 0.75  # P(topic is kept after an <eos>); otherwise it is redrawn uniformly.

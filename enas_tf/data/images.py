@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf.data import parallel_map
+from enas_tf.errors import DataError
 
 # Fixed seed of the training-set subsample for `max_train_examples`: a property of the data
 # config, not of the run seed, so runs with different seeds compare on the same images.
@@ -42,10 +43,6 @@ CIFAR10_CLASS_NAMES = (
     "ship",
     "truck",
 )
-
-
-class DataError(ValueError):
-    """A data problem the user can fix (missing files, bad paths, impossible split sizes)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +110,6 @@ def _load_source(data_config):
     """Dispatches on `data_config.source`; returns (train_x, train_y, test_x, test_y, names)."""
     source = str(data_config.source)
     if source == "embedded":
-        # Imported here: the loaders import `DataError` from this module.
         from enas_tf.data import embedded
 
         emb = data_config.embedded
@@ -133,7 +129,7 @@ def _load_source(data_config):
             "cifar-10-batches-py (download cifar-10-python.tar.gz from "
             "https://www.cs.toronto.edu/~kriz/cifar.html and extract it)."
         )
-    from enas_tf.data import cifar_files
+    from enas_tf.data import cifar_files  # Here: it imports CIFAR10_CLASS_NAMES from us.
 
     return cifar_files.load_cifar10(source)
 

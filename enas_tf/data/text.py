@@ -50,7 +50,7 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf.data import parallel_map
-from enas_tf.data.images import DataError
+from enas_tf.errors import DataError
 
 EOS = "<eos>"
 UNK = "<unk>"

@@ -12,11 +12,11 @@ from typing import Any, Sequence
 
 import tensorflow as tf
 
+from enas_tf.errors import ArcError
 from enas_tf.models.macro import MacroChild, MacroSupernet
 from enas_tf.models.micro import MicroChild, MicroSupernet
 from enas_tf.models.rnn_lm import LmDropout, RnnChild, RnnSupernet
 from enas_tf.spaces import decisions, macro, micro, rnn
-from enas_tf.spaces.errors import ArcError
 
 ARC_CLASSES = {"micro": micro.MicroArc, "macro": macro.MacroArc, "rnn": rnn.RnnArc}
 

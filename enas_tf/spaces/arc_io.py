@@ -17,8 +17,8 @@ import os
 import uuid
 from typing import Any
 
+from enas_tf.errors import ArcError, ArcFileError
 from enas_tf.spaces import macro, micro, rnn
-from enas_tf.spaces.errors import ArcError, ArcFileError
 
 SPACES: dict[str, Any] = {"micro": micro.MicroArc, "macro": macro.MacroArc, "rnn": rnn.RnnArc}
 """Architecture class per `"space"` value of arc.json."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from enas_tf.spaces.errors import ArcError
+from enas_tf.errors import ArcError
 
 
 def is_int(value: Any) -> bool:

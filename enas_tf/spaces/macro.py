@@ -40,8 +40,8 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from enas_tf.errors import ArcError
 from enas_tf.spaces import decisions, encoding
-from enas_tf.spaces.errors import ArcError
 
 OPS: tuple[str, ...] = (
     "conv_3x3",

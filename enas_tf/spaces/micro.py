@@ -51,8 +51,8 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from enas_tf.errors import ArcError
 from enas_tf.spaces import decisions, encoding
-from enas_tf.spaces.errors import ArcError
 
 OPS: tuple[str, ...] = ("sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3", "identity")
 """Candidate ops; the position of a name is the original code's op id."""

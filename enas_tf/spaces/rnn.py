@@ -73,8 +73,8 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from enas_tf.errors import ArcError
 from enas_tf.spaces import decisions, encoding
-from enas_tf.spaces.errors import ArcError
 
 ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "sigmoid", "identity")
 """Candidate activations; the position of a name is its token id and enas_lm's function id."""

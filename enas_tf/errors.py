@@ -1,0 +1,53 @@
+"""The errors that mean "the user gave something wrong": one base class the CLI catches.
+
+Every check of user input (config values, data paths and files, arcs and arc files, workdirs,
+checkpoints, TPU addresses) raises a subclass of `UserError` whose message names what is wrong
+and how to fix it. `enas_tf.train` prints that message as one line and exits 1, without a
+traceback; anything else is a bug and keeps its traceback. Each subclass also derives from the
+built-in error that callers caught before this module existed (`ValueError`, `RuntimeError`),
+so library users' `except ValueError` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input from the user; the message says what is wrong and how to fix it."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config value out of range, inconsistent with another, or unknown."""
+
+
+class DataError(UserError, ValueError):
+    """A data source that is missing, unreadable or not the dataset it claims to be.
+
+    The message names the path or dataset and what was expected there.
+    """
+
+
+class ArcError(UserError, ValueError):
+    """An architecture outside its search space, or a malformed encoding of one.
+
+    The message always says where the problem is (cell, node, field or token position) and what
+    would be allowed, because arcs are often typed or edited by hand.
+    """
+
+
+class ArcFileError(ArcError):
+    """An arc.json (or published name) that cannot be turned into an architecture.
+
+    The message names the path or name, so a failure deep inside a pipeline points at the file.
+    """
+
+
+class WorkdirError(UserError, ValueError):
+    """The workdir holds a run that the requested one cannot continue."""
+
+
+class CheckpointError(UserError, ValueError):
+    """A checkpoint that does not belong to the model being restored."""
+
+
+class StrategyError(UserError, RuntimeError):
+    """A TPU or cluster that cannot be reached or used as given."""

@@ -1,0 +1,250 @@
+"""Image classification (micro and macro spaces): everything the pipeline needs to know about it.
+
+The search, derive, retraining and export are written once; a task object supplies the data,
+the losses and scores, the fixed child and how it is served. This is the image task: batches
+are `(images, labels)`, the child loss is cross-entropy (+ the auxiliary head's), a child is
+scored by its accuracy, which is also the controller's reward (paper 3.2), and the exported
+model takes raw pixels. `enas_tf.tasks.language_model` is the language-model counterpart.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf import configs as config_lib
+from enas_tf import replicas, training
+from enas_tf.data import images as image_data
+from enas_tf.export import write_version
+from enas_tf.models import builders
+
+
+class ImageTask:
+    """Image classification on `ImageSplits`: search, retraining, evaluation and export.
+
+    Attributes:
+      metric: name of the per-child validation score ("accuracy"); higher is better.
+      higher_is_better: whether derive keeps the candidate with the highest score.
+    """
+
+    metric = "accuracy"
+    higher_is_better = True
+
+    def __init__(self, config, splits: image_data.ImageSplits):
+        self.config, self.splits = config, splits
+        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
+        self.steps_per_epoch = len(splits.train_labels) // config.search.batch_size
+        self.image_shape = splits.train_images.shape[1:]
+        self.chance_score = 1.0 / splits.num_classes  # accuracy of a uniform guess
+
+    @classmethod
+    def load(cls, config) -> ImageTask:
+        """The task on `config.data`'s splits (a bad path or file fails here)."""
+        return cls(config, image_data.load_image_splits(config.data))
+
+    @property
+    def description(self) -> str:
+        """One line for the run's log: the splits' sizes and the image shape."""
+        splits = self.splits
+        return (
+            f"{len(splits.train_labels)} train / {len(splits.valid_labels)} valid / "
+            f"{len(splits.test_labels)} test images of shape {self.image_shape}"
+        )
+
+    # Models and optimizers (called inside strategy.scope()) ---------------------------------
+    def build_supernet(self):
+        return builders.build_supernet(self.config, self.splits.num_classes, self.image_shape)
+
+    def make_child_optimizer(self):
+        return training.make_child_optimizer(self.config.search.optimizer, self.steps_per_epoch)
+
+    def create_child_state(self, strategy) -> None:
+        """Images carry nothing between steps."""
+
+    def reset_child_state(self) -> None:
+        """Images carry nothing between steps."""
+
+    # Data ------------------------------------------------------------------------------------
+    def train_dataset(self, epoch: int, skip: int) -> tf.data.Dataset:
+        """Epoch `epoch` of the training split (a pure function of seed and epoch), minus `skip`."""
+        splits = self.splits
+        dataset = image_data.make_train_dataset(
+            splits.train_images,
+            splits.train_labels,
+            batch_size=self.config.search.batch_size,
+            mean=splits.channel_mean,
+            std=splits.channel_std,
+            seed=self.config.seed * 100003 + epoch,
+            augment=True,
+            repeat=False,
+        )
+        return dataset.skip(skip)
+
+    def valid_dataset(self, shuffle_seed: int) -> tf.data.Dataset:
+        """Endless shuffled validation minibatches of `search.eval_batch_size`."""
+        splits = self.splits
+        return image_data.make_eval_dataset(
+            splits.valid_images,
+            splits.valid_labels,
+            batch_size=self.config.search.eval_batch_size,
+            mean=splits.channel_mean,
+            std=splits.channel_std,
+            shuffle_seed=shuffle_seed,
+            repeat=True,
+        )
+
+    # Per-replica math ------------------------------------------------------------------------
+    def child_loss(self, supernet, batch, tokens, global_batch_size: int):
+        """(loss averaged over the global batch, variables to decay, correct predictions)."""
+        images, labels = batch
+        outputs = supernet(images, tokens, training=True)
+        return _loss_terms(outputs, labels, self.config.search, supernet, global_batch_size)
+
+    def child_metrics(self, mean_loss, extra_sum, num_steps, global_batch_size):
+        """Logged metrics of a chunk of child or retrain steps, from the summed extras."""
+        return {
+            "loss": mean_loss,
+            "accuracy": extra_sum / (tf.cast(num_steps, tf.float32) * global_batch_size),
+        }
+
+    def score(self, supernet, batch, tokens):
+        """Accuracy of one arc on one validation minibatch (this replica's share)."""
+        images, labels = batch
+        logits, _ = supernet(images, tokens, training=False)
+        return training.accuracy_count(logits, labels) / tf.cast(tf.shape(labels)[0], tf.float32)
+
+    def reward(self, score):
+        """The controller's reward is the validation accuracy itself."""
+        return score
+
+    # Retraining the fixed child (`enas_tf.retrain`) --------------------------------------------
+    def retrain_steps_per_epoch(self) -> int:
+        return len(self.splits.train_labels) // self.config.retrain.batch_size
+
+    def build_child(self, arc):
+        """The fixed network of `arc` at the retrain size (call inside `strategy.scope()`)."""
+        return builders.build_child(self.config, arc, self.splits.num_classes, self.image_shape)
+
+    def make_retrain_optimizer(self, steps_per_epoch: int):
+        return training.make_child_optimizer(self.config.retrain.optimizer, steps_per_epoch)
+
+    def create_retrain_state(self, strategy) -> None:
+        """Images carry nothing between steps."""
+
+    def reset_retrain_state(self) -> None:
+        """Images carry nothing between steps."""
+
+    def begin_retrain_epoch(self, child, epoch: int) -> None:
+        """Moves the drop-path schedule (micro children) to `epoch`'s point."""
+        if hasattr(child, "progress"):
+            child.progress.assign(epoch / max(self.config.retrain.epochs, 1))
+
+    def retrain_dataset(self, epoch: int, skip: int) -> tf.data.Dataset:
+        """Epoch `epoch` of augmented batches with CutOut (a pure function of seed and epoch)."""
+        splits, rt = self.splits, self.config.retrain
+        dataset = image_data.make_train_dataset(
+            splits.train_images,
+            splits.train_labels,
+            batch_size=rt.batch_size,
+            mean=splits.channel_mean,
+            std=splits.channel_std,
+            seed=self.config.seed * 100003 + 7 + epoch,
+            augment=True,
+            cutout_size=rt.cutout_size,
+            repeat=False,
+        )
+        return dataset.skip(skip)
+
+    def retrain_loss(self, child, batch, global_batch_size: int):
+        """(loss averaged over the global batch, variables to decay, correct predictions)."""
+        images, labels = batch
+        outputs = child(images, training=True)
+        return _loss_terms(outputs, labels, self.config.retrain, child, global_batch_size)
+
+    # Whole-split evaluation of the fixed child ----------------------------------------------
+    def eval_dataset(self, split: str) -> tf.data.Dataset:
+        """Every example of `split` ("valid" or "test"), the last batch padded and weighted."""
+        images, labels = self.split_arrays(split)
+        batch_size = self.config.retrain.eval_batch_size
+        dataset = image_data.make_eval_dataset(
+            images,
+            labels,
+            batch_size=batch_size,
+            mean=self.splits.channel_mean,
+            std=self.splits.channel_std,
+            drop_remainder=False,
+        )
+        return replicas.pad_final_batch(dataset, batch_size)
+
+    def split_arrays(self, split: str):
+        """(images, labels) of "valid" or "test"."""
+        splits = self.splits
+        if split == "valid":
+            return splits.valid_images, splits.valid_labels
+        return splits.test_images, splits.test_labels
+
+    def eval_sums(self, child, batch):
+        """(correct predictions, examples) of this replica's rows; padding rows weigh 0."""
+        images, labels, weights = batch
+        logits, _ = child(images, training=False)
+        return training.accuracy_count(logits, labels, weights), tf.reduce_sum(weights)
+
+    def eval_score(self, total: float, count: float) -> float:
+        """Accuracy from summed correct predictions and examples."""
+        return total / max(count, 1.0)
+
+    def result_fields(self) -> dict:
+        """Extra fields of `retrain/result.json` (none for images)."""
+        return {}
+
+    # Export ------------------------------------------------------------------------------------
+    def export(self, child, arc, export_root: str, version: int | None = None) -> str:
+        """Writes `export_root/<version>/`: `serving_default` takes raw pixels (0..255).
+
+        Inputs float32 [None, H, W, 3]; outputs `probabilities` [None, classes] and `classes`
+        (int64 top class). Normalisation is inside the model, so a client sends pixels as
+        they are; the graph holds the fixed child only (no `Case` ops, no controller).
+        """
+        splits = self.splits
+
+        def write(staging):
+            archive = keras.export.ExportArchive()
+            archive.track(child)
+            archive.add_endpoint(
+                "serve",
+                make_serving_fn(child, splits.channel_mean, splits.channel_std),
+                input_signature=[
+                    tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+                ],
+            )
+            archive.write_out(staging, verbose=False)
+
+        return write_version(export_root, arc, write, version)
+
+
+def _loss_terms(outputs, labels, section, model, global_batch_size: int):
+    """(loss, variables to decay, correct predictions) of a model's (logits, aux logits).
+
+    `section` is `config.search` or `config.retrain` (its `aux_weight`, if any, weighs the
+    auxiliary head's loss); the loss is averaged over the global batch.
+    """
+    logits, aux_logits = outputs
+    loss = training.classification_loss(
+        logits,
+        aux_logits,
+        labels,
+        aux_weight=section.get("aux_weight", 0.0),
+        global_batch_size=global_batch_size,
+    )
+    return loss, model.trainable_variables, training.accuracy_count(logits, labels)
+
+
+def make_serving_fn(child, mean, std):
+    """The function the SavedModel serves: raw pixels -> class probabilities and top class."""
+
+    def serve(images):
+        logits, _ = child(image_data.standardize(images, mean, std), training=False)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        return {"probabilities": probabilities, "classes": tf.argmax(logits, axis=-1)}
+
+    return serve
