@@ -34,7 +34,7 @@ from absl import app, flags  # noqa: E402
 
 from configs import cifar10_macro, cifar10_micro, ptb_rnn  # noqa: E402
 from enas_tf import controller_probe, search, search_reports  # noqa: E402
-from enas_tf.models import builders  # noqa: E402
+from enas_tf.spaces import registry  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("spaces", ["micro", "macro", "rnn"], "Spaces to probe.")
@@ -61,12 +61,13 @@ def _ceiling(config) -> float:
 
 
 def _score_fn(config, reward: str):
-    program = builders.decision_program(config)
+    space = registry.of(config)
+    program = space.decision_program()
     if reward == "op":
         op = search_reports.choice_names(config).index(_PREFERRED_OP[config.space])
         return controller_probe.op_preference(program, op)
     rng = np.random.default_rng(1)
-    target = builders.supernet_tokens(config, builders.sample_random_arc(config, rng))
+    target = space.supernet_tokens(space.sample_random_arc(rng))
     return controller_probe.target_agreement(target)
 
 

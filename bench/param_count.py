@@ -22,8 +22,10 @@ import numpy as np  # noqa: E402
 from absl import app  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from enas_tf.models import builders  # noqa: E402
-from enas_tf.spaces import arc_io  # noqa: E402
+from enas_tf.spaces import (
+    arc_io,  # noqa: E402
+    registry,  # noqa: E402
+)
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CONFIG = config_flags.DEFINE_config_file(
@@ -38,9 +40,10 @@ def main(argv):
         raise app.UsageError("the config has no arc: pass --config.arc=NAME_OR_PATH")
     arc = arc_io.load_arc(config.arc)
     if config.space == "rnn":  # PTB's 10,000-word vocabulary, tied embedding and softmax
-        child = builders.build_lm_child(config, arc, 10_000)
+        data = {"vocab_size": 10_000}
     else:
-        child = builders.build_child(config, arc, 10, (32, 32, 3))
+        data = {"num_classes": 10, "image_shape": (32, 32, 3)}
+    child = registry.of(config).build_child(arc, **data)
     parts = collections.Counter()
     for variable in child.trainable_variables:
         part = variable.path.split("/")[1] if "/" in variable.path else variable.path

@@ -38,8 +38,10 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from enas_tf import files, pipeline, search_check  # noqa: E402
-from enas_tf.models import builders  # noqa: E402
-from enas_tf.spaces import arc_io  # noqa: E402
+from enas_tf.spaces import (
+    arc_io,  # noqa: E402
+    registry,  # noqa: E402
+)
 from enas_tf.tasks import load_task  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Run config (as for enas_tf.train).")
@@ -83,7 +85,8 @@ def _shared_weight_scores(config, workdir, arcs):
     if not search.restore():
         raise SystemExit(f"no search checkpoint in {workdir}")
     batches = search.check_batches(config.seed * 7919 + 104729, FLAGS.score_batches)
-    tokens = [tf.constant(builders.supernet_tokens(config, arc), tf.int32) for arc in arcs]
+    space = registry.of(config)
+    tokens = [tf.constant(space.supernet_tokens(arc), tf.int32) for arc in arcs]
     return list(search_check.score_arcs(search.steps.evaluate_arc, batches, tokens).scores)
 
 
@@ -133,7 +136,7 @@ def main(argv):
     rng = np.random.default_rng(FLAGS.arc_seed)
     arcs = {"derived": derived}
     for i in range(FLAGS.random_arcs):
-        arcs[f"random_{i}"] = builders.sample_random_arc(config, rng)
+        arcs[f"random_{i}"] = registry.of(config).sample_random_arc(rng)
     names = list(arcs)
     shared = _shared_weight_scores(config, workdir, [arcs[n] for n in names])
     metric = "perplexity" if config.space == "rnn" else "accuracy"

@@ -35,7 +35,7 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from enas_tf import training  # noqa: E402
-from enas_tf.models import builders  # noqa: E402
+from enas_tf.spaces import registry  # noqa: E402
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CONFIG = config_flags.DEFINE_config_file(
@@ -67,26 +67,24 @@ def build_models(rng, shape, which=("supernet", "child")):
       (models dict, arc, the arc's supernet tokens, supernet build seconds).
     """
     config = _CONFIG.value
-    arc = builders.sample_random_arc(config, rng)
-    tokens = tf.constant(builders.supernet_tokens(config, arc), tf.int32)
-    models, build_s = {}, 0.0
+    space = registry.of(config)
+    arc = space.sample_random_arc(rng)
+    tokens = tf.constant(space.supernet_tokens(arc), tf.int32)
     if config.space == "rnn":
-        start = time.perf_counter()
-        if "supernet" in which:
-            models["supernet"] = builders.build_lm_supernet(config, _VOCAB.value)
-        build_s = time.perf_counter() - start
-        if "child" in which:
-            models["child"] = builders.build_lm_child(
-                config, arc, _VOCAB.value, model_config=config.search.model
-            )
-        return models, arc, tokens, build_s
+        data, child_options = {"vocab_size": _VOCAB.value}, {}
+    else:
+        data, child_options = (
+            {"num_classes": 10, "image_shape": shape},
+            {"drop_path_keep_prob": 1.0},
+        )
+    models, build_s = {}, 0.0
     if "supernet" in which:
         start = time.perf_counter()
-        models["supernet"] = builders.build_supernet(config, 10, shape)
+        models["supernet"] = space.build_supernet(**data)
         build_s = time.perf_counter() - start
     if "child" in which:
-        models["child"] = builders.build_child(
-            config, arc, 10, shape, model_config=config.search.model, drop_path_keep_prob=1.0
+        models["child"] = space.build_child(
+            arc, model_config=config.search.model, **data, **child_options
         )
     return models, arc, tokens, build_s
 
@@ -196,7 +194,7 @@ def main(argv):
         f"{config.space} search model {config.search.model.to_dict()}, batch {batch_size()} x "
         f"{shape}, jit_compile={_JIT.value}, {params} params"
     )
-    print(f"arc: {builders.describe_arc(arc)}")
+    print(f"arc: {registry.describe_arc(arc)}")
     print("| model | build s | first step (trace+run) s | ms/step (median) |")
     print("|---|---|---|---|")
     if "supernet" in timings:
@@ -218,7 +216,7 @@ def main(argv):
         super_step = steps[0]
         arcs = [
             tf.constant(
-                builders.supernet_tokens(config, builders.sample_random_arc(config, rng)),
+                registry.of(config).supernet_tokens(registry.of(config).sample_random_arc(rng)),
                 tf.int32,
             )
             for _ in range(_ARCS.value)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import ml_collections
 
 from enas_tf.errors import ConfigError
+from enas_tf.spaces import registry
 
-SPACES = ("micro", "macro", "rnn")
+SPACES = registry.names()
 JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")

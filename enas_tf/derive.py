@@ -21,8 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import arc_pictures, files, replicas, search_check, search_reports
-from enas_tf.models import builders
-from enas_tf.spaces import arc_io
+from enas_tf.spaces import arc_io, registry
 
 
 def derive(config, workdir: str, search):
@@ -53,7 +52,7 @@ def derive(config, workdir: str, search):
             continue  # The policy may sample the same arc twice; score it once.
         seen.add(key)
         score = search_check.score_arcs(search.steps.evaluate_arc, batches, [tokens]).mean
-        arc = builders.arc_from_tokens(config, list(key))
+        arc = registry.of(config).arc_from_tokens(list(key))
         candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
     check = _check_against_random(config, search, batches, candidates, key_name)
     logging.info("derive check: %s", check.summary())
@@ -88,7 +87,7 @@ def derive(config, workdir: str, search):
         len(candidates),
         task.metric,
         candidates[0][key_name],
-        builders.describe_arc(best),
+        registry.describe_arc(best),
         os.path.join(workdir, "arc.json"),
     )
     return best
@@ -120,13 +119,13 @@ def _check_against_random(config, search, batches, candidates, key_name):
 
 def _draw(config, workdir, search, arc) -> None:
     """`arc.png` and `arc.dot` beside arc.json, and the picture in TensorBoard (valid/)."""
-    output = config.retrain.model.output if config.space == "rnn" else "loose_ends"
+    output = registry.of(config).picture_output_mode()
     png, dot = arc_pictures.save_arc_pictures(arc, workdir, output_mode=output)
     step = int(search.state.child_step.numpy())
     with search.writers.as_default("valid", step):
         tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output))
     # Its own tag: TensorBoard files a tag under the plugin of its first summary, so a text
     # summary under "derived_arc" would vanish from the text tab and corrupt the image's step.
-    search.writers.text("valid", step, "derived_arc_text", builders.arc_markdown(arc))
+    search.writers.text("valid", step, "derived_arc_text", registry.arc_markdown(arc))
     search.writers.flush()
     logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)

@@ -18,7 +18,7 @@ from enas_tf import files, replicas
 from enas_tf import precision as precision_lib
 from enas_tf import strategy as strategy_lib
 from enas_tf.errors import WorkdirError
-from enas_tf.spaces import arc_io
+from enas_tf.spaces import arc_io, registry
 
 MODES = ("all", "search", "derive", "retrain", "export")
 PHASES = ("search", "retrain")  # the phases with their own jit_compile setting
@@ -58,9 +58,7 @@ def _resolve_arc(config):
     if not config.arc:
         return None
     arc = arc_io.load_arc(config.arc)
-    from enas_tf.models import builders  # TensorFlow-heavy; imported once the config is valid
-
-    builders.check_arc(config, arc)
+    registry.of(config).check_arc(arc)
     return arc
 
 

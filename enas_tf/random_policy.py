@@ -50,7 +50,7 @@ class UniformPolicy:
 
     Example:
       ```
-      uniform = UniformPolicy(builders.decision_program(config))
+      uniform = UniformPolicy(registry.of(config).decision_program())
       tokens = uniform.sample(generator.make_seeds(1)[:, 0])   # int32 [T]
       ```
     """

@@ -24,8 +24,7 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import files, replicas
-from enas_tf.models import builders
-from enas_tf.spaces import micro, rnn
+from enas_tf.spaces import registry
 
 
 def checks_path(workdir: str) -> str:
@@ -41,11 +40,7 @@ def read_checks(workdir: str) -> list:
 
 def choice_names(config) -> tuple[str, ...]:
     """Names of the op-like choices of the configured space (heatmap column labels)."""
-    if config.space == "macro":
-        return builders.macro_ops(config)
-    if config.space == "rnn":
-        return tuple(rnn.ACTIVATIONS)
-    return tuple(micro.OPS)
+    return registry.of(config).choice_names()
 
 
 def report_check(search, epoch: int, result) -> None:
@@ -64,8 +59,8 @@ def report_check(search, epoch: int, result) -> None:
     writers.scalars("valid", step, {f"check/{k}": v for k, v in result.scalars().items()})
     mean = result.policy.mean if result.policy is not None else result.random.mean
     writers.scalars("valid", step, {f"sampled_child/{search.task.metric}": mean})
-    arc = builders.arc_from_tokens(config, list(result.example_tokens))
-    writers.text("valid", step, "sampled_arc", builders.arc_markdown(arc))
+    arc = registry.of(config).arc_from_tokens(list(result.example_tokens))
+    writers.text("valid", step, "sampled_arc", registry.arc_markdown(arc))
     if result.choice_probs is not None and writers.enabled:
         write_policy_summaries(
             writers, "valid", step, config, search.state.controller.program, result.choice_probs

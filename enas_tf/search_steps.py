@@ -17,15 +17,15 @@ import tensorflow as tf
 from enas_tf import checkpoints, reinforce, training
 from enas_tf.controller import Controller
 from enas_tf.controller_training import ControllerTrainer
-from enas_tf.models import builders
 from enas_tf.random_policy import UniformPolicy
+from enas_tf.spaces import registry
 
 
 def build_controller(config) -> Controller:
     """The controller of the configured search space with the config's settings."""
     ctrl = config.search.controller
     return Controller(
-        builders.decision_program(config),
+        registry.of(config).decision_program(),
         lstm_size=ctrl.lstm_size,
         tanh_constant=ctrl.tanh_constant or None,
         op_tanh_reduce=ctrl.op_tanh_reduce,

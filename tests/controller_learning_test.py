@@ -16,7 +16,7 @@ import pytest
 
 from configs import cifar10_macro, cifar10_micro, ptb_rnn
 from enas_tf import controller_probe, search, search_reports
-from enas_tf.models import builders
+from enas_tf.spaces import registry
 
 # (config module, small search size, preferred op, updates)
 _CASES = {
@@ -40,7 +40,7 @@ def test_policy_learns_to_prefer_the_rewarded_op(space):
     config = _config(space)
     _, _, op_name, updates = _CASES[space]
     names = search_reports.choice_names(config)
-    program = builders.decision_program(config)
+    program = registry.of(config).decision_program()
     keras.utils.set_random_seed(0)
     trainer = controller_probe.build_probe(
         config,
@@ -77,6 +77,6 @@ def test_paper_micro_settings_cap_every_other_op_below_a_third():
 def test_target_agreement_reward_counts_matching_tokens():
     score = controller_probe.target_agreement([1, 0, 2, 1])
     assert float(score(None, np.array([1, 0, 0, 0], np.int32))) == pytest.approx(0.5)
-    program = builders.decision_program(_config("rnn"))
+    program = registry.of(_config("rnn")).decision_program()
     mask = controller_probe.op_token_mask(program)
     assert mask.sum() == 6 and mask.size == 11  # 6 activations, 5 previous-node choices

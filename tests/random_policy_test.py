@@ -4,9 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf.models import builders
 from enas_tf.random_policy import UniformPolicy, outcome_counts
-from enas_tf.spaces import decisions, macro, micro, rnn
+from enas_tf.spaces import decisions, macro, micro, registry, rnn
 
 
 def _samples(program, n):
@@ -35,9 +34,9 @@ def test_samples_are_valid_arcs_of_every_space():
         ("rnn", lambda t, c: rnn.tokens_are_valid(t, c.search.model.num_nodes)),
     ):
         config = tiny.get_config(f"space={space}")
-        for tokens in _samples(builders.decision_program(config), 30):
+        for tokens in _samples(registry.of(config).decision_program(), 30):
             assert valid(tokens, config), (space, tokens)
-            builders.arc_from_tokens(config, tokens.tolist())  # constructs (validates)
+            registry.of(config).arc_from_tokens(tokens.tolist())  # constructs (validates)
 
 
 def test_every_token_is_uniform_over_its_outcomes():

@@ -17,8 +17,8 @@ import tensorflow as tf
 from configs import tiny
 from enas_tf import replicas
 from enas_tf.data import text as text_data
-from enas_tf.models import builders
 from enas_tf.retrain import Retrain
+from enas_tf.spaces import registry
 from enas_tf.tasks import load_task
 
 
@@ -32,7 +32,7 @@ def space_config(request):
 
 def _retrain(config, strategy, workdir, jit_compile=False):
     """(Retrain of a random arc, its data splits)."""
-    arc = builders.sample_random_arc(config, np.random.default_rng(3))
+    arc = registry.of(config).sample_random_arc(np.random.default_rng(3))
     task = load_task(config)
     return Retrain(config, str(workdir), strategy, task, arc, jit_compile), task.splits
 

@@ -1,27 +1,265 @@
-"""Which task each search space searches on: the one place that maps a space name to code.
+"""The search-space registry: the one place that maps a space name to what the space does.
 
-Modules outside `enas_tf.spaces` ask here instead of branching on `config.space`. The task is
-named as "module:Class" and imported on first use, so reading the registry costs nothing (the
-task modules import TensorFlow and the models).
+Everything outside `enas_tf.spaces` asks `registry.of(config)` instead of branching on
+`config.space`. A `SearchSpace` is one space under one config; it owns the space's arc class,
+its decision program (the controller's view), the token codec between arcs and the int32 tensor
+the supernet routes by, uniform sampling, the check that an arc belongs to it, the names of
+its op-like choices, and the builders of its supernet and fixed child. The task (image or
+language model) it is searched on is named here too. Model code and tasks import TensorFlow,
+so they are imported when first used: reading the registry is free.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from typing import Any, ClassVar, Sequence
 
-# space name -> the task class its architectures are searched, retrained and exported with.
-_TASKS = {
-    "micro": "enas_tf.tasks.image:ImageTask",
-    "macro": "enas_tf.tasks.image:ImageTask",
-    "rnn": "enas_tf.tasks.language_model:LmTask",
-}
+from enas_tf.errors import ArcError
+from enas_tf.spaces import decisions, macro, micro, rnn
 
 
-def task_class(space: str):
-    """The task class of `space` (`ImageTask` or `LmTask`).
+def _load(path: str):
+    """The object named "module:name", imported on first use."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class SearchSpace:
+    """One search space under one run config (`config.search.model` fixes its size).
+
+    Attributes:
+      config: the run config.
+      name: "micro", "macro" or "rnn".
+      arc_class: the space's architecture dataclass.
+    """
+
+    name: ClassVar[str]
+    arc_class: ClassVar[type]
+    _task: ClassVar[str]  # "module:Class" of the task this space is searched on
+
+    def __init__(self, config):
+        self.config = config
+
+    @property
+    def model(self):
+        """The search model section (`config.search.model`)."""
+        return self.config.search.model
+
+    def task_class(self):
+        """`ImageTask` or `LmTask`."""
+        return _load(self._task)
+
+    # Controller and codec --------------------------------------------------------------
+    def decision_program(self) -> tuple:
+        """The controller's decision program for this search."""
+        raise NotImplementedError
+
+    def choice_names(self) -> tuple[str, ...]:
+        """Names of the op-like choices (heatmap column labels)."""
+        raise NotImplementedError
+
+    def arc_from_tokens(self, tokens: Sequence[Any]):
+        """The architecture a sampled token sequence encodes."""
+        return self.arc_class.from_tokens(tokens, self.model.num_nodes)
+
+    def supernet_tokens(self, arc) -> list[int]:
+        """The supernet's token sequence for `arc` (inverse of `arc_from_tokens`)."""
+        return list(arc.to_tokens())
+
+    def sample_random_arc(self, rng):
+        """A uniformly random architecture of this search (numpy `rng`)."""
+        raise NotImplementedError
+
+    def check_arc(self, arc) -> None:
+        """Refuses an arc of another space, naming both.
+
+        Raises:
+          ArcError: e.g. a micro arc.json passed to a macro config.
+        """
+        if not isinstance(arc, self.arc_class):
+            other = getattr(arc, "space", "micro")
+            raise ArcError(
+                f"the arc is a {getattr(arc, 'space', type(arc).__name__)!r} architecture but "
+                f"config.space={self.name!r}: use a {self.name} arc, or the config of the "
+                f"arc's space (e.g. configs/cifar10_{other}.py)"
+            )
+
+    def picture_output_mode(self) -> str:
+        """How `arc_pictures` draws the cell's output (`loose_ends` unless a space says)."""
+        return "loose_ends"
+
+    # Models (call inside `strategy.scope()`) -------------------------------------------------
+    def build_supernet(self, **data):
+        """The shared model with every variable built; `data` as the task gives it."""
+        raise NotImplementedError
+
+    def build_child(self, arc, *, model_config=None, **data):
+        """The fixed network of `arc` at `model_config` (default `config.retrain.model`)."""
+        raise NotImplementedError
+
+    # Arcs of this space, whatever the config -----------------------------------------------
+    @staticmethod
+    def describe_arc(arc) -> str:
+        """One log line for an arc."""
+        raise NotImplementedError
+
+    @staticmethod
+    def arc_markdown(arc) -> str:
+        """An arc as TensorBoard text (markdown)."""
+        raise NotImplementedError
+
+
+class MicroSpace(SearchSpace):
+    """Convolutional cells, a normal and a reduction cell stacked (paper 2.4)."""
+
+    name, arc_class, _task = "micro", micro.MicroArc, "enas_tf.tasks.image:ImageTask"
+
+    def decision_program(self) -> tuple:
+        return micro.decision_program(
+            self.model.num_nodes, sep_conv_bias=self.config.search.controller.op_bias_init
+        )
+
+    def choice_names(self) -> tuple[str, ...]:
+        return tuple(micro.OPS)
+
+    def sample_random_arc(self, rng):
+        return micro.sample_random_arc(self.model.num_nodes, rng)
+
+    def build_supernet(self, *, num_classes, image_shape):
+        build = _load("enas_tf.models.builders:build_micro_supernet")
+        return build(self.config, num_classes, image_shape)
+
+    def build_child(self, arc, *, model_config=None, num_classes, image_shape, **kw):
+        self.check_arc(arc)
+        build = _load("enas_tf.models.builders:build_micro_child")
+        return build(self.config, arc, num_classes, image_shape, model_config=model_config, **kw)
+
+    @staticmethod
+    def describe_arc(arc) -> str:
+        normal, reduction = arc.to_string()
+        return f"normal [{normal}] reduction [{reduction}]"
+
+    @staticmethod
+    def arc_markdown(arc) -> str:
+        normal, reduction = arc.to_string()
+        return f"normal: {normal}  \nreduction: {reduction}"
+
+
+class MacroSpace(SearchSpace):
+    """A whole network: an op per layer and skip connections (paper 2.3)."""
+
+    name, arc_class, _task = "macro", macro.MacroArc, "enas_tf.tasks.image:ImageTask"
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The macro search's candidate ops in token order (`search.model.ops`)."""
+        return macro.parse_ops(self.model.ops)
+
+    def decision_program(self) -> tuple:
+        return macro.decision_program(self.model.num_layers, len(self.ops))
+
+    def choice_names(self) -> tuple[str, ...]:
+        return self.ops
+
+    def arc_from_tokens(self, tokens):
+        return macro.MacroArc.from_tokens(tokens, self.model.num_layers, op_names=self.ops)
+
+    def supernet_tokens(self, arc) -> list[int]:
+        return list(arc.to_tokens(op_names=self.ops))
+
+    def sample_random_arc(self, rng):
+        return macro.sample_random_arc(self.model.num_layers, rng, op_names=self.ops)
+
+    def build_supernet(self, *, num_classes, image_shape):
+        build = _load("enas_tf.models.builders:build_macro_supernet")
+        return build(self.config, self.ops, num_classes, image_shape)
+
+    def build_child(self, arc, *, model_config=None, num_classes, image_shape, **kw):
+        del kw  # drop-path is a micro child's
+        self.check_arc(arc)
+        build = _load("enas_tf.models.builders:build_macro_child")
+        return build(self.config, arc, num_classes, image_shape, model_config=model_config)
+
+    @staticmethod
+    def describe_arc(arc) -> str:
+        return f"[{arc.to_string()}]"
+
+    @staticmethod
+    def arc_markdown(arc) -> str:
+        return "  \n".join(f"layer {k}: {row}" for k, row in enumerate(arc.to_rows(), start=1))
+
+
+class RnnSpace(SearchSpace):
+    """The recurrent cell of a word-level language model (paper 2.1)."""
+
+    name, arc_class, _task = "rnn", rnn.RnnArc, "enas_tf.tasks.language_model:LmTask"
+
+    def decision_program(self) -> tuple:
+        prior = self.config.search.controller.distance_prior
+        return tuple(
+            dataclasses.replace(step, distance_prior=prior)
+            if isinstance(step, decisions.IndexChoice)
+            else step
+            for step in rnn.decision_program(self.model.num_nodes)
+        )
+
+    def choice_names(self) -> tuple[str, ...]:
+        return tuple(rnn.ACTIVATIONS)
+
+    def sample_random_arc(self, rng):
+        return rnn.sample_random_arc(self.model.num_nodes, rng)
+
+    def picture_output_mode(self) -> str:
+        return self.config.retrain.model.output
+
+    def build_supernet(self, *, vocab_size):
+        return _load("enas_tf.models.builders:build_lm_supernet")(self.config, vocab_size)
+
+    def build_child(self, arc, *, model_config=None, vocab_size):
+        self.check_arc(arc)
+        build = _load("enas_tf.models.builders:build_lm_child")
+        return build(self.config, arc, vocab_size, model_config=model_config)
+
+    @staticmethod
+    def describe_arc(arc) -> str:
+        return f"[{' '.join(str(t) for t in arc.to_tokens())}]"
+
+    @staticmethod
+    def arc_markdown(arc) -> str:
+        return "  \n".join(
+            f"node {k}: {node.activation}({'input' if k == 1 else f'node {node.prev}'})"
+            for k, node in enumerate(arc.nodes, start=1)
+        )
+
+
+_SPACES = {space.name: space for space in (MicroSpace, MacroSpace, RnnSpace)}
+
+
+def names() -> tuple[str, ...]:
+    """Every space's name."""
+    return tuple(_SPACES)
+
+
+def of(config) -> SearchSpace:
+    """The space of `config.space` under `config`.
 
     Raises:
       KeyError: for a name that is not a space (configs are validated before this is asked).
     """
-    module, name = _TASKS[space].split(":")
-    return getattr(importlib.import_module(module), name)
+    return _SPACES[config.space](config)
+
+
+def task_class(space: str):
+    """The task class `space` is searched on (`ImageTask` or `LmTask`)."""
+    return _load(_SPACES[space]._task)
+
+
+def describe_arc(arc) -> str:
+    """One log line for an arc of any space (the original code's integers; rnn: our tokens)."""
+    return _SPACES[arc.space].describe_arc(arc)
+
+
+def arc_markdown(arc) -> str:
+    """An arc of any space as TensorBoard text: one line per cell, layer or node."""
+    return _SPACES[arc.space].arc_markdown(arc)

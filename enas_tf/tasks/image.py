@@ -16,7 +16,7 @@ from enas_tf import configs as config_lib
 from enas_tf import replicas, training
 from enas_tf.data import images as image_data
 from enas_tf.export import write_version
-from enas_tf.models import builders
+from enas_tf.spaces import registry
 
 
 class ImageTask:
@@ -53,7 +53,9 @@ class ImageTask:
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
     def build_supernet(self):
-        return builders.build_supernet(self.config, self.splits.num_classes, self.image_shape)
+        return registry.of(self.config).build_supernet(
+            num_classes=self.splits.num_classes, image_shape=self.image_shape
+        )
 
     def make_child_optimizer(self):
         return training.make_child_optimizer(self.config.search.optimizer, self.steps_per_epoch)
@@ -123,7 +125,9 @@ class ImageTask:
 
     def build_child(self, arc):
         """The fixed network of `arc` at the retrain size (call inside `strategy.scope()`)."""
-        return builders.build_child(self.config, arc, self.splits.num_classes, self.image_shape)
+        return registry.of(self.config).build_child(
+            arc, num_classes=self.splits.num_classes, image_shape=self.image_shape
+        )
 
     def make_retrain_optimizer(self, steps_per_epoch: int):
         return training.make_child_optimizer(self.config.retrain.optimizer, steps_per_epoch)

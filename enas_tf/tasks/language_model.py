@@ -28,7 +28,7 @@ from enas_tf import configs as config_lib
 from enas_tf import training
 from enas_tf.data import text as text_data
 from enas_tf.export import write_version
-from enas_tf.models import builders
+from enas_tf.spaces import registry
 
 
 def check_lm_windows(config, splits: text_data.TextSplits) -> None:
@@ -100,7 +100,7 @@ class LmTask:
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
     def build_supernet(self):
-        return builders.build_lm_supernet(self.config, self.splits.vocab_size)
+        return registry.of(self.config).build_supernet(vocab_size=self.splits.vocab_size)
 
     def make_child_optimizer(self):
         return training.make_lm_optimizer(self.config.search.optimizer, self.steps_per_epoch)
@@ -180,7 +180,7 @@ class LmTask:
 
     def build_child(self, arc):
         """The fixed LM of `arc` at the retrain size (call inside `strategy.scope()`)."""
-        return builders.build_lm_child(self.config, arc, self.splits.vocab_size)
+        return registry.of(self.config).build_child(arc, vocab_size=self.splits.vocab_size)
 
     def make_retrain_optimizer(self, steps_per_epoch: int):
         return training.make_lm_optimizer(self.config.retrain.optimizer, steps_per_epoch)

@@ -1,0 +1,57 @@
+"""Tests of enas_tf.spaces.registry: the one place that maps a space name to what it does."""
+
+import numpy as np
+import pytest
+
+from configs import tiny
+from enas_tf import configs as config_lib
+from enas_tf.errors import ArcError
+from enas_tf.spaces import macro, micro, registry, rnn
+
+
+@pytest.mark.parametrize("space", ["micro", "macro", "rnn"])
+def test_tokens_and_arcs_convert_both_ways(space):
+    config = tiny.get_config(f"space={space}")
+    search_space = registry.of(config)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        arc = search_space.sample_random_arc(rng)
+        assert isinstance(arc, search_space.arc_class)
+        assert arc.space == space == search_space.name
+        tokens = search_space.supernet_tokens(arc)
+        assert search_space.arc_from_tokens(tokens) == arc
+        assert registry.describe_arc(arc)
+        assert registry.arc_markdown(arc)
+
+
+def test_macro_tokens_follow_the_op_restriction():
+    config = config_lib.macro_base_config()
+    config.search.model.num_layers = 3
+    config.search.model.ops = "max_pool_3x3,conv_3x3"
+    search_space = registry.of(config)
+    assert search_space.ops == search_space.choice_names() == ("conv_3x3", "max_pool_3x3")
+    arc = macro.MacroArc.from_string("5 0 1 5 1 0")  # original ids: max pool, conv, max pool
+    assert search_space.supernet_tokens(arc) == [1, 0, 1, 1, 1, 0]
+    program = search_space.decision_program()
+    assert program[0].num_ops == 2
+    with pytest.raises(ArcError, match="sep_conv_3x3"):
+        search_space.supernet_tokens(macro.MacroArc.from_string("1 0 1 5 1 0"))
+
+
+def test_an_arc_of_the_other_space_is_refused_with_both_names():
+    config = tiny.get_config("space=macro")
+    with pytest.raises(ArcError, match=r"'micro' architecture but config.space='macro'"):
+        registry.of(config).check_arc(micro.PUBLISHED["enas_micro_final"])
+    with pytest.raises(ArcError, match=r"'macro' architecture but config.space='micro'"):
+        registry.of(tiny.get_config()).build_child(
+            macro.PUBLISHED["enas_macro_final"], num_classes=10, image_shape=(8, 8, 3)
+        )
+
+
+def test_every_space_names_its_task_and_its_choices():
+    assert registry.names() == ("micro", "macro", "rnn")
+    assert set(registry.names()) == set(config_lib.SPACES)
+    tasks = {space: registry.task_class(space).__name__ for space in registry.names()}
+    assert tasks == {"micro": "ImageTask", "macro": "ImageTask", "rnn": "LmTask"}
+    assert registry.of(tiny.get_config("space=rnn")).choice_names() == tuple(rnn.ACTIVATIONS)
+    assert registry.of(tiny.get_config("space=micro")).choice_names() == tuple(micro.OPS)
