@@ -1,7 +1,7 @@
 """Can each space's controller learn a known reward? Learning curves with the configured settings.
 
-Drives the search's own controller update (`enas_tf.controller_training`, through
-`enas_tf.controller_probe`) with rewards that are known functions of the sampled tokens, for
+Drives the search's own controller update (`enas_tf.policy.controller_training`, through
+`enas_tf.policy.controller_probe`) with rewards that are known functions of the sampled tokens, for
 the search config users run (`:controller=learnable`, the default) and the paper's / original
 code's settings (`:controller=paper`), and prints one row per (space, settings, reward):
 
@@ -33,7 +33,9 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from configs import cifar10_macro, cifar10_micro, ptb_rnn  # noqa: E402
-from enas_tf import controller_probe, search, search_reports  # noqa: E402
+from enas_tf import search
+from enas_tf.policy import controller_probe  # noqa: E402
+from enas_tf.search import reports as search_reports
 from enas_tf.spaces import registry  # noqa: E402
 
 FLAGS = flags.FLAGS

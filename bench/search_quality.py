@@ -37,7 +37,9 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from enas_tf import files, pipeline, search_check  # noqa: E402
+from enas_tf import pipeline
+from enas_tf.runtime import files  # noqa: E402
+from enas_tf.search import check as search_check
 from enas_tf.spaces import (
     arc_io,  # noqa: E402
     registry,  # noqa: E402

@@ -62,13 +62,13 @@ def main(argv):
     search = search_lib.Search(config, workdir, tf.distribute.get_strategy(), task, False)
     build = time.perf_counter() - started
     search.task.reset_child_state()
-    train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
+    train_iterator = iter(search.train_dataset(epoch=0, skip=0).repeat())
     functions = [
         ("child phase (train_child)", search.steps.train_child, train_iterator),
         (
             "controller phase (train_controller)",
             search.steps.train_controller,
-            search._valid_iterator(shuffle_seed=0),
+            search.valid_iterator(shuffle_seed=0),
         ),
     ]
     print(f"{config.space} search: build {build:.1f} s (data, models, optimizers)")

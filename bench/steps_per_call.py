@@ -35,8 +35,8 @@ import ml_collections  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from enas_tf import replicas  # noqa: E402
 from enas_tf import search as search_lib  # noqa: E402
+from enas_tf.runtime import replicas  # noqa: E402
 from enas_tf.tasks import load_task  # noqa: E402
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,9 +62,9 @@ def bench_rows(config, strategy, label: str, loops) -> list[tuple]:
     search = search_lib.Search(config, "/tmp/enas_bench_steps", strategy, task, False)
     search.task.reset_child_state()
     train = iter(
-        replicas.distribute_global_batches(strategy, lambda: search._train_dataset(0, 0).repeat())
+        replicas.distribute_global_batches(strategy, lambda: search.train_dataset(0, 0).repeat())
     )
-    valid = search._valid_iterator(shuffle_seed=0)
+    valid = search.valid_iterator(shuffle_seed=0)
     child = lambda n: search.steps.train_child(train, n)  # noqa: E731
     controller = lambda n: search.steps.train_controller(valid, n)  # noqa: E731
     start = time.perf_counter()

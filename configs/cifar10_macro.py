@@ -35,11 +35,11 @@ policy had not moved after 300 updates of a known, noise-free reward
 (`python bench/controller_learning.py --spaces=macro`; table in BUILD_NOTES.md). The paper's
 controller is one override away: `configs/cifar10_macro.py:controller=paper`. Other
 differences from the authors' scripts are the paper's values where the two disagree (see
-`enas_tf.configs.macro_base_config`); add e.g. `--config.search.controller.tanh_constant=1.5
+`enas_tf.config.macro_base_config`); add e.g. `--config.search.controller.tanh_constant=1.5
 --config.search.controller.temperature=0` for the scripts' controller.
 """
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 
 def get_config(arg=None):

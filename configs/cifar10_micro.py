@@ -34,7 +34,7 @@ op can exceed 0.26. Rewarded for picking max pooling, that controller rose from 
 The original settings: `configs/cifar10_micro.py:controller=paper`.
 """
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 
 def get_config(arg=None):

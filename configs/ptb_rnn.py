@@ -33,7 +33,7 @@ controller updates per epoch for 150 epochs, where 3.5e-4 may be enough; not mea
 The paper's settings: `configs/ptb_rnn.py:controller=paper`.
 """
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 
 def get_config(arg=None):

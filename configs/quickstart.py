@@ -22,7 +22,7 @@ raw pixel values 0..255), arc.json with its picture arc.png / arc.dot, candidate
 derive's check, and TensorBoard events with the policy heatmaps. Rerunning the command resumes.
 """
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 
 def get_config(arg=None):

@@ -11,7 +11,7 @@ of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x
 images). Use it to check an installation or a code change end to end, not to get a model.
 """
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 
 def get_config(arg=None):

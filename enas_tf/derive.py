@@ -6,7 +6,7 @@ makes the pick and derive's check less dependent on one minibatch's class mix), 
 All candidates and their scores go to `candidates.json`; the best to `arc.json` (the readable
 form plus the original code's integer strings), drawn as `arc.png` and `arc.dot` beside it.
 
-Derive also runs the policy-vs-random check once more (`enas_tf.search_check`): K uniformly
+Derive also runs the policy-vs-random check once more (`enas_tf.search.check`): K uniformly
 random arcs scored on the same minibatch with the same weights as the K candidates, so
 `candidates.json` says whether the candidates beat chance picks ("check"), next to the search's
 per-epoch checks ("search_checks"). Under `search.policy=random` the candidates themselves are
@@ -20,7 +20,10 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import arc_pictures, files, replicas, search_check, search_reports
+from enas_tf.pictures import arc_pictures
+from enas_tf.runtime import files, replicas
+from enas_tf.search import check as search_check
+from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io, registry
 
 

@@ -51,3 +51,13 @@ class CheckpointError(UserError, ValueError):
 
 class StrategyError(UserError, RuntimeError):
     """A TPU or cluster that cannot be reached or used as given."""
+
+
+def require(condition: bool, key: str, value, allowed: str) -> None:
+    """Raises `ConfigError` "config.KEY=VALUE: ALLOWED" unless `condition` holds.
+
+    The one form every config check uses, so that each message names the key, the value it
+    got and what would be allowed.
+    """
+    if not condition:
+        raise ConfigError(f"config.{key}={value!r}: {allowed}")

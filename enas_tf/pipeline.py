@@ -13,11 +13,11 @@ import os
 import ml_collections
 from absl import logging
 
-from enas_tf import configs as config_lib
-from enas_tf import files, replicas
-from enas_tf import precision as precision_lib
-from enas_tf import strategy as strategy_lib
+from enas_tf import config as config_lib
 from enas_tf.errors import WorkdirError
+from enas_tf.runtime import files, replicas
+from enas_tf.runtime import precision as precision_lib
+from enas_tf.runtime import strategy as strategy_lib
 from enas_tf.spaces import arc_io, registry
 
 MODES = ("all", "search", "derive", "retrain", "export")

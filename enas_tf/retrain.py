@@ -18,9 +18,10 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import checkpoints, files, replicas, summaries, training
-from enas_tf.phase_loop import PhaseLoop
+from enas_tf import training
+from enas_tf.runtime import checkpoints, files, replicas, summaries
 from enas_tf.spaces import arc_io
+from enas_tf.training.phase_loop import PhaseLoop
 
 
 def count_params(model) -> int:
@@ -62,8 +63,8 @@ class Retrain:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             task.create_retrain_state(strategy)
-        # Weights keyed by variable path (`enas_tf.checkpoints`); the architecture is fixed by
-        # `retrain/arc.json`. Only the chief writes (`enas_tf.replicas`).
+        # Weights keyed by variable path (`enas_tf.runtime.checkpoints`); the architecture is
+        # fixed by `retrain/arc.json`. Only the chief writes (`enas_tf.runtime.replicas`).
         checkpoint = checkpoints.KeyedCheckpoint(
             {"child": self.child.weights, "optimizer": self.optimizer.variables},
             step=self.step,

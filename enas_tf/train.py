@@ -119,7 +119,7 @@ def main(argv):
     if "arc" in outputs:
         print(f"derived arc: {os.path.join(workdir, 'arc.json')}")
     if _MODE.value in ("all", "search", "derive") and not _CONFIG.value.arc:
-        from enas_tf import search_reports
+        from enas_tf.search import reports as search_reports
 
         for line in search_reports.final_evidence(workdir):
             print(line)

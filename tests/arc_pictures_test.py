@@ -1,4 +1,4 @@
-"""Tests for enas_tf.arc_pictures: DOT text and matplotlib PNGs of micro, macro and rnn arcs."""
+"""Tests for enas_tf.pictures.arc_pictures: DOT text and PNGs of micro, macro and rnn arcs."""
 
 import collections
 import functools
@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from enas_tf import arc_pictures
 from enas_tf.errors import ArcError
 from enas_tf.models.macro import macro_pool_after
+from enas_tf.pictures import arc_pictures
 from enas_tf.spaces import macro, micro, rnn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

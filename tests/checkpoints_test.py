@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf import checkpoints
+from enas_tf.runtime import checkpoints
 
 
 def _model(second_layer="b"):

@@ -1,4 +1,4 @@
-"""Tests for enas_tf.configs and the config files in configs/."""
+"""Tests for enas_tf.config and the config files in configs/."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import os
 import pytest
 from ml_collections import config_flags  # noqa: F401  (ensures the dependency is installed)
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from configs import cifar10_macro, cifar10_micro, ptb_rnn
-from enas_tf import controller_probe, search, search_reports
+from enas_tf import search
+from enas_tf.policy import controller_probe
+from enas_tf.search import reports as search_reports
 from enas_tf.spaces import registry
 
 # (config module, small search size, preferred op, updates)

@@ -1,4 +1,4 @@
-"""Tests for enas_tf.controller: analytic log-probs, sampling, consistency, XLA, learning."""
+"""Tests for enas_tf.policy.controller: analytic log-probs, sampling, consistency, XLA, learning."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf import reinforce
-from enas_tf.controller import Controller, PolicyOutput
+from enas_tf.policy import reinforce
+from enas_tf.policy.controller import Controller, PolicyOutput
 from enas_tf.spaces.decisions import (
     AnchorStep,
     IndexChoice,

@@ -10,7 +10,9 @@ from enas_tf import errors
 
 _PACKAGE = pathlib.Path(errors.__file__).parent
 _USER_ERRORS = [
-    cls for _, cls in inspect.getmembers(errors, inspect.isclass) if cls is not errors.UserError
+    cls
+    for _, cls in inspect.getmembers(errors, inspect.isclass)
+    if cls is not errors.UserError and cls.__module__ == errors.__name__
 ]
 
 
@@ -29,3 +31,9 @@ def test_no_module_defines_its_own_error_class():
         for match in re.findall(r"^class (\w+(?:Error|Exception))\b", path.read_text(), re.M)
     }
     assert not defined, f"define user errors in enas_tf/errors.py: {sorted(defined)}"
+
+
+def test_require_names_the_key_its_value_and_what_is_allowed():
+    errors.require(True, "search.epochs", 3, "must be >= 0")
+    with pytest.raises(errors.ConfigError, match=r"^config\.search\.epochs=-1: must be >= 0$"):
+        errors.require(False, "search.epochs", -1, "must be >= 0")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf import checkpoints
-from enas_tf.fused_sgd import FusedSGD
+from enas_tf.runtime import checkpoints
+from enas_tf.training.fused_sgd import FusedSGD
 
 _SCHEDULE = dict(initial_learning_rate=0.1, decay_steps=3, decay_rate=0.5)
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.controller import Controller
 from enas_tf.errors import ArcError, ArcFileError
+from enas_tf.policy.controller import Controller
 from enas_tf.spaces import arc_io, decisions, macro
 
 FINAL = macro.PUBLISHED["enas_macro_final"]
@@ -52,7 +52,7 @@ def test_op_ids_are_the_original_codes():
 
 def test_published_arc_loads_by_name_as_published():
     arc = arc_io.load_arc("enas_macro_final")
-    assert arc is FINAL and macro.MacroArc.load("enas_macro_final") is FINAL
+    assert arc is FINAL and arc_io.load_arc("enas_macro_final", space="macro") is FINAL
     assert {"enas_macro_final", "enas_micro_final"} <= set(arc_io.published_names())
     assert arc.num_layers == 24
     rows = arc.to_rows()
@@ -96,10 +96,10 @@ def test_round_trips(num_layers, tmp_path):
         assert macro.MacroArc.from_json(arc.to_json()) == arc
         assert macro.MacroArc.from_json(json.loads(json.dumps(arc.to_json()))) == arc
         path = tmp_path / f"run{n}" / "arc.json"
-        arc.save(str(path))
+        arc_io.save_arc(arc, str(path))
         assert os.listdir(path.parent) == ["arc.json"]
         assert arc_io.load_arc(str(path)) == arc
-        assert macro.MacroArc.load(str(path)) == arc
+        assert arc_io.load_arc(str(path), space="macro") == arc
 
 
 def test_arcs_are_values():
@@ -381,7 +381,7 @@ def test_load_errors(tmp_path):
     micro_path = tmp_path / "micro.json"
     arc_io.save_arc(arc_io.load_arc("enas_micro_final"), str(micro_path))
     with pytest.raises(ArcError, match=r"holds an arc of space 'micro', expected space 'macro'"):
-        macro.MacroArc.load(str(micro_path))
+        arc_io.load_arc(str(micro_path), space="macro")
     invalid = tmp_path / "invalid.json"
     data = FINAL.to_json()
     del data["arc_string"]

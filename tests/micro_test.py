@@ -422,10 +422,10 @@ def test_save_and_load_round_trip_atomically(tmp_path):
     assert arc_io.load_arc(str(path)) == arc
     assert json.loads(path.read_text())["normal"][0]["op_a"] in micro.OPS  # readable names
     other = _random_arcs(3, 1, seed=2)[0]
-    other.save(str(path))  # overwrite
+    arc_io.save_arc(other, str(path))  # overwrite
     assert os.listdir(path.parent) == ["arc.json"]
-    assert micro.MicroArc.load(str(path)) == other
-    assert micro.MicroArc.load("enas_micro_final") == micro.PUBLISHED["enas_micro_final"]
+    assert arc_io.load_arc(str(path), space="micro") == other
+    assert arc_io.load_arc("enas_micro_final", space="micro") == micro.PUBLISHED["enas_micro_final"]
 
 
 def test_failed_save_leaves_the_old_file(tmp_path):

@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from enas_tf.phase_loop import PhaseLoop, RunningMeans, checkpoint_due, train_chunk
+from enas_tf.training.phase_loop import PhaseLoop, RunningMeans, checkpoint_due, train_chunk
 
 
 def _config(steps_per_loop, log_every_steps, checkpoint_every_steps=0):

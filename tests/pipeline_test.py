@@ -18,11 +18,12 @@ from tensorboard.backend.event_processing import plugin_event_accumulator
 from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import tiny
-from enas_tf import configs as config_lib
-from enas_tf import pipeline, search_reports
+from enas_tf import config as config_lib
+from enas_tf import pipeline
 from enas_tf.data import images as image_data
 from enas_tf.errors import ArcError
 from enas_tf.retrain import Retrain
+from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io
 from enas_tf.tasks import load_task
 from enas_tf.tasks.image import make_serving_fn
@@ -300,7 +301,7 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
 @pytest.mark.parametrize("space", ["macro", "rnn"])
 def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replica_strategy):
     """Search, derive, retrain and export under MirroredStrategy (2 logical CPUs)."""
-    from enas_tf import strategy as strategy_lib
+    from enas_tf.runtime import strategy as strategy_lib
 
     monkeypatch.setattr(strategy_lib, "create_strategy", lambda tpu: two_replica_strategy)
     config = ml_collections.ConfigDict(tiny.get_config(f"space={space}").to_dict())

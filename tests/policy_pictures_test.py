@@ -1,11 +1,11 @@
-"""Tests for enas_tf.policy_pictures: cutting the controller's choice_probs into panels."""
+"""Tests for enas_tf.pictures.policy_pictures: cutting the controller's choice_probs into panels."""
 
 import re
 
 import numpy as np
 import pytest
 
-from enas_tf import arc_pictures, policy_pictures
+from enas_tf.pictures import arc_pictures, policy_pictures
 from enas_tf.spaces import macro, micro, rnn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

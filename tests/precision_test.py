@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf import precision, replicas
 from enas_tf import search as search_lib
+from enas_tf.runtime import precision, replicas
 from enas_tf.tasks import load_task
 
 
@@ -42,11 +42,11 @@ def test_search_steps_run_in_bfloat16_with_float32_weights_and_policy_math(
     assert search.state.controller.compute_dtype == "float32"
     search.task.reset_child_state()
     train = iter(
-        replicas.distribute_global_batches(strategy, lambda: search._train_dataset(0, 0).repeat())
+        replicas.distribute_global_batches(strategy, lambda: search.train_dataset(0, 0).repeat())
     )
     before = [v.numpy().copy() for v in supernet.trainable_variables]
     metrics = search.steps.train_child(train, tf.constant(2))
-    stats = search.steps.train_controller(search._valid_iterator(0), tf.constant(1))
+    stats = search.steps.train_controller(search.valid_iterator(0), tf.constant(1))
     assert metrics["loss"].dtype == tf.float32 and np.isfinite(float(metrics["loss"]))
     assert stats["loss"].dtype == tf.float32 and np.isfinite(float(stats["loss"]))
     changed = [

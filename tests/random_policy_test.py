@@ -1,10 +1,10 @@
-"""Tests for enas_tf.random_policy: uniform, valid, reproducible token sequences."""
+"""Tests for enas_tf.policy.random_policy: uniform, valid, reproducible token sequences."""
 
 import numpy as np
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf.random_policy import UniformPolicy, outcome_counts
+from enas_tf.policy.random_policy import UniformPolicy, outcome_counts
 from enas_tf.spaces import decisions, macro, micro, registry, rnn
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 from enas_tf.errors import ArcError
 from enas_tf.spaces import macro, micro, registry, rnn
 

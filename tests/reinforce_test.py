@@ -1,4 +1,4 @@
-"""Tests for enas_tf.reinforce: baseline math, loss sign, reward shaping, skip KL, optimizer."""
+"""Tests for enas_tf.policy.reinforce: baseline, loss sign, reward shaping, skip KL, optimizer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from enas_tf import reinforce
+from enas_tf.policy import reinforce
 
 
 def test_update_baseline_moves_towards_reward():

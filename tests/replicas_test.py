@@ -1,4 +1,4 @@
-"""Tests of enas_tf.replicas: which rows each replica gets, padding, chief-only writing."""
+"""Tests of enas_tf.runtime.replicas: which rows each replica gets, padding, chief-only writing."""
 
 import os
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf import checkpoints, replicas
-from enas_tf.configs import ConfigError
+from enas_tf.errors import ConfigError
+from enas_tf.runtime import checkpoints, replicas
 
 
 def _local(strategy, value):
@@ -55,7 +55,7 @@ def test_check_divisible_names_the_key_and_the_replica_count(two_replica_strateg
 def test_pipeline_refuses_an_indivisible_batch_before_writing(tmp_path, monkeypatch):
     from configs import tiny
     from enas_tf import pipeline
-    from enas_tf import strategy as strategy_lib
+    from enas_tf.runtime import strategy as strategy_lib
 
     config = tiny.get_config()
     with config.unlocked():

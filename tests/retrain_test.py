@@ -15,9 +15,9 @@ import pytest
 import tensorflow as tf
 
 from configs import tiny
-from enas_tf import replicas
 from enas_tf.data import text as text_data
 from enas_tf.retrain import Retrain
+from enas_tf.runtime import replicas
 from enas_tf.spaces import registry
 from enas_tf.tasks import load_task
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.controller import Controller
 from enas_tf.errors import ArcError, ArcFileError
+from enas_tf.policy.controller import Controller
 from enas_tf.spaces import arc_io, decisions, rnn
 
 # google-research enas_lm README (`--fixed_arc`), as quoted in ENAS_FACTS.md.
@@ -44,7 +44,7 @@ def test_activation_ids_are_enas_lms():
 
 def test_enas_lm_cell_loads_by_name_and_reencodes_to_the_published_integers():
     arc = arc_io.load_arc("enas_lm_cell")
-    assert arc is LM_CELL and rnn.RnnArc.load("enas_lm_cell") is LM_CELL
+    assert arc is LM_CELL and arc_io.load_arc("enas_lm_cell", space="rnn") is LM_CELL
     assert {"enas_lm_cell", "enas_ptb_paper"} <= set(arc_io.published_names())
     assert arc.to_string() == ENAS_LM
     assert arc.to_enas_lm() == [int(v) for v in ENAS_LM.split()]
@@ -108,10 +108,10 @@ def test_round_trips(num_nodes, tmp_path):
         else:
             assert "enas_lm_string" not in data
         path = tmp_path / f"run{n}" / "arc.json"
-        arc.save(str(path))
+        arc_io.save_arc(arc, str(path))
         assert os.listdir(path.parent) == ["arc.json"]
         assert arc_io.load_arc(str(path)) == arc
-        assert rnn.RnnArc.load(str(path)) == arc
+        assert arc_io.load_arc(str(path), space="rnn") == arc
 
 
 def test_arcs_are_values():
@@ -449,9 +449,9 @@ def test_load_errors(tmp_path):
     macro_path = tmp_path / "macro.json"
     arc_io.save_arc(arc_io.load_arc("enas_macro_final"), str(macro_path))
     with pytest.raises(ArcError, match=r"holds an arc of space 'macro', expected space 'rnn'"):
-        rnn.RnnArc.load(str(macro_path))
+        arc_io.load_arc(str(macro_path), space="rnn")
     with pytest.raises(ArcError, match=r"holds an arc of space 'rnn', expected space 'micro'"):
-        arc_io.SPACES["micro"].load("enas_lm_cell")
+        arc_io.load_arc("enas_lm_cell", space="micro")
     invalid = tmp_path / "invalid.json"
     data = LM_CELL.to_json()
     del data["enas_lm_string"]

@@ -1,11 +1,11 @@
-"""Tests for enas_tf.search_check: the policy-vs-random statistics and their summary."""
+"""Tests for enas_tf.search.check: the policy-vs-random statistics and their summary."""
 
 import math
 
 import numpy as np
 import pytest
 
-from enas_tf.search_check import ArcScores, CheckResult, score_arcs
+from enas_tf.search.check import ArcScores, CheckResult, score_arcs
 
 
 def test_mean_and_standard_error():

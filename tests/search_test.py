@@ -63,9 +63,9 @@ def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_p
     # functions (shared by every cell, node and side of a shape since issue #12): building the
     # tiny micro search, compiling and running both steps took 39 s on 2 CPU cores.
     search = _search(space_config, splits, tmp_path, jit_compile=True)
-    train_iterator = iter(search._train_dataset(epoch=0, skip=0).repeat())
+    train_iterator = iter(search.train_dataset(epoch=0, skip=0).repeat())
     metrics = search.steps.train_child(train_iterator, tf.constant(2))
-    stats = search.steps.train_controller(search._valid_iterator(shuffle_seed=0), tf.constant(1))
+    stats = search.steps.train_controller(search.valid_iterator(shuffle_seed=0), tf.constant(1))
     # jit_compile=True means must-compile: an op XLA cannot compile raises instead of falling
     # back to the TensorFlow executor.
     assert np.isfinite(float(metrics["loss"]))
@@ -123,13 +123,13 @@ def _replica_values(strategy, variable):
 
 def _replica_arcs_function(search):
     """The arcs each replica's steps route for a step seed: the steps' own sampling
-    (`_replica_seed`, then the controller), traced without the rest of the step (that the
+    (`replica_seed`, then the controller), traced without the rest of the step (that the
     supernet routes by its arc is tested per space elsewhere)."""
     strategy, state, steps = search.strategy, search.state, search.steps
 
     @tf.function
     def replica_arcs(seed):
-        return strategy.run(lambda s: state.controller.sample(steps._replica_seed(s))[0], (seed,))
+        return strategy.run(lambda s: state.controller.sample(steps.replica_seed(s))[0], (seed,))
 
     return replica_arcs
 
@@ -148,7 +148,7 @@ def _assert_routes_as_configured(search, arc_sampling):
 
 
 # `arc_sampling` changes one thing in the steps: the seed each replica samples its arc from
-# (`SearchSteps._replica_seed`). The whole steps run below under per-replica sampling (the
+# (`SearchSteps.replica_seed`). The whole steps run below under per-replica sampling (the
 # default, where the replicas train different children) for every space, and under shared
 # sampling for the quickest space; here the shared sampling's routing for the other two.
 @pytest.mark.parametrize("space", ["micro", "macro"])
@@ -175,13 +175,13 @@ def test_mirrored_search_steps_keep_replicas_identical(
     search.task.reset_child_state()
     train_iterator = iter(
         search_lib.replicas.distribute_global_batches(
-            strategy, lambda: search._train_dataset(epoch=0, skip=0).repeat()
+            strategy, lambda: search.train_dataset(epoch=0, skip=0).repeat()
         )
     )
     _assert_routes_as_configured(search, arc_sampling)
     # The multi-step loop and the controller updates, as the search runs them.
     controller_before = [v.numpy().copy() for v in state.controller.trainable_variables]
-    valid_iterator = search._valid_iterator(shuffle_seed=0)
+    valid_iterator = search.valid_iterator(shuffle_seed=0)
     for chunk in (1, 2):
         metrics = steps.train_child(train_iterator, tf.constant(chunk))
         assert np.isfinite(float(metrics["loss"]))

@@ -15,14 +15,14 @@ import sys
 import pytest
 import tensorflow as tf
 
-from enas_tf import strategy as strategy_lib
+from enas_tf.runtime import strategy as strategy_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 120  # generous: importing TensorFlow takes a few seconds on a loaded 2-core CPU
 
 _CREATE = """
 import json, sys
-from enas_tf import strategy
+from enas_tf.runtime import strategy
 if sys.argv[2] == "skip-precheck":
     strategy._check_tpu_reachable = lambda tpu: None
 try:

@@ -37,7 +37,7 @@ KEEP_FROM_VM="tensorflow tensorflow-cpu tensorflow-intel tensorflow-tpu tf-night
 
 check_tpu() {
   "$PYTHON" -c "import sys
-from enas_tf.strategy import StrategyError, create_strategy
+from enas_tf.runtime.strategy import StrategyError, create_strategy
 try:
     print('TPU replicas:', create_strategy('local').num_replicas_in_sync)
 except StrategyError as error:

@@ -1,1 +1,2 @@
-"""Image datasets for ENAS: CIFAR-10 (TFDS or python pickles) and an embedded synthetic task."""
+"""Datasets and input pipelines: CIFAR-10 (TFDS or python pickles), Penn Treebank, and the
+embedded synthetic image and text datasets that need no download."""

@@ -15,8 +15,20 @@ import pickle
 
 import numpy as np
 
-from enas_tf.data.images import CIFAR10_CLASS_NAMES
 from enas_tf.errors import DataError
+
+CIFAR10_CLASS_NAMES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 DIRNAME = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))

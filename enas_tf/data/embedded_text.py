@@ -55,7 +55,7 @@ import math
 
 import numpy as np
 
-from enas_tf.data.text import EOS, TextSplits
+from enas_tf.data.corpus import EOS, TextSplits
 from enas_tf.errors import DataError
 
 NUM_TOPICS = 8

@@ -23,26 +23,14 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from enas_tf.data import parallel_map
+from enas_tf.data import cifar_files, embedded, parallel_map
+from enas_tf.data.cifar_files import CIFAR10_CLASS_NAMES  # noqa: F401 (re-exported)
 from enas_tf.errors import DataError
 
 # Fixed seed of the training-set subsample for `max_train_examples`: a property of the data
 # config, not of the run seed, so runs with different seeds compare on the same images.
 _SUBSAMPLE_SEED = 20180209
 _PAD = 4  # pixels of zero padding before the random crop (paper and original code).
-
-CIFAR10_CLASS_NAMES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,8 +98,6 @@ def _load_source(data_config):
     """Dispatches on `data_config.source`; returns (train_x, train_y, test_x, test_y, names)."""
     source = str(data_config.source)
     if source == "embedded":
-        from enas_tf.data import embedded
-
         emb = data_config.embedded
         return embedded.make_embedded_dataset(
             num_train=int(emb.num_train),
@@ -129,7 +115,6 @@ def _load_source(data_config):
             "cifar-10-batches-py (download cifar-10-python.tar.gz from "
             "https://www.cs.toronto.edu/~kriz/cifar.html and extract it)."
         )
-    from enas_tf.data import cifar_files  # Here: it imports CIFAR10_CLASS_NAMES from us.
 
     return cifar_files.load_cifar10(source)
 

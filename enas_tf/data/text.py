@@ -39,21 +39,17 @@ starting at a window index. AWD-LSTM's variable-length BPTT is not implemented.
 from __future__ import annotations
 
 import collections
-import dataclasses
-import functools
 import os
-import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from enas_tf.data import parallel_map
+from enas_tf.data import embedded_text, parallel_map
+from enas_tf.data.corpus import EOS, UNK, TextSplits  # noqa: F401 (re-exported)
 from enas_tf.errors import DataError
 
-EOS = "<eos>"
-UNK = "<unk>"
 PTB_TRAIN, PTB_VALID, PTB_TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
 PTB_FILES = (PTB_TRAIN, PTB_VALID, PTB_TEST)
 PTB_HOW_TO_GET = (
@@ -71,68 +67,6 @@ _TAIL_HINT = (
     "the standard split: perplexities are then not comparable with published ones; PTB's own "
     "validation split has 73760 tokens)."
 )
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class TextSplits:
-    """Token-id streams of a language-modelling corpus and its vocabulary.
-
-    Each split is one int32 [N] stream of ids into `vocab`, sentences ending in `eos_id`;
-    sentence boundaries are not otherwise marked because the model reads the splits as
-    continuous text (hidden state carried across sentences and windows).
-
-    Attributes:
-      train: int32 [N_train] ids.
-      valid: int32 [N_valid] ids (controller rewards in the search, model selection).
-      test: int32 [N_test] ids.
-      vocab: the words by id.
-      eos_id: id of `<eos>`.
-      unk_id: id of `<unk>`, or None if the vocabulary has none.
-      source: a human-readable description of where the data came from, for logs.
-      deviations: departures from the standard splits (empty for standard data), e.g. a
-        validation split carved from the training file. Record them with the results.
-    """
-
-    train: np.ndarray
-    valid: np.ndarray
-    test: np.ndarray
-    vocab: tuple[str, ...]
-    eos_id: int
-    unk_id: int | None
-    source: str = ""
-    deviations: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        if len(set(self.vocab)) != len(self.vocab):
-            raise DataError("TextSplits: the vocabulary has duplicate words.")
-        if self.vocab[self.eos_id] != EOS:
-            raise DataError(f"TextSplits: eos_id={self.eos_id} is not {EOS!r}.")
-        if self.unk_id is not None and self.vocab[self.unk_id] != UNK:
-            raise DataError(f"TextSplits: unk_id={self.unk_id} is not {UNK!r}.")
-        for name in ("train", "valid", "test"):
-            ids = getattr(self, name)
-            if not isinstance(ids, np.ndarray) or ids.dtype != np.int32 or ids.ndim != 1:
-                raise DataError(f"TextSplits.{name} must be an int32 [N] numpy array.")
-            if ids.size and (ids.min() < 0 or ids.max() >= len(self.vocab)):
-                raise DataError(f"TextSplits.{name} has ids outside [0, {len(self.vocab)}).")
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    @property
-    def id_to_word(self) -> tuple[str, ...]:
-        """`id_to_word[i]` is the word of id i (the vocabulary itself)."""
-        return self.vocab
-
-    @functools.cached_property
-    def word_to_id(self) -> Mapping[str, int]:
-        """Read-only word -> id mapping."""
-        return types.MappingProxyType({w: i for i, w in enumerate(self.vocab)})
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Ids -> space-separated words, for printing samples."""
-        return " ".join(self.vocab[int(i)] for i in ids)
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,9 +96,6 @@ def load_text_splits(data_config) -> TextSplits:
                 "embedded corpus has its own validation split (data.embedded."
                 "num_valid_tokens). Set data.valid_from_train_tail=0."
             )
-        # Imported here: embedded_text imports TextSplits from this module.
-        from enas_tf.data import embedded_text
-
         emb = _get(data_config, "embedded", None)
         return embedded_text.make_embedded_corpus(
             num_train_tokens=int(_get(emb, "num_train_tokens", 100_000)),

@@ -45,17 +45,31 @@ def arc_from_json(data: Any) -> Any:
     return SPACES[space].from_json(data)
 
 
-def load_arc(path_or_name: str) -> Any:
+def load_arc(path_or_name: str, space: str | None = None) -> Any:
     """Returns the published arc of that name, or the arc stored in that arc.json.
 
     Published names are tried first: they never look like paths, and a name should not change
     meaning with the files in the current directory.
 
+    Args:
+      path_or_name: an arc.json path (local or `scheme://`) or a published name.
+      space: if given, the arc must be of this space.
+
     Raises:
-      ArcFileError: unknown name and no such file (the message lists the published names), or
-        a file that is not valid JSON or not a valid arc (the message names the path).
+      ArcFileError: unknown name and no such file (the message lists the published names), a
+        file that is not valid JSON or not a valid arc (the message names the path), or an arc
+        of another space than `space`.
     """
     path_or_name = os.fspath(path_or_name)
+    arc = _load_any(path_or_name)
+    if space is not None and arc.space != space:
+        raise ArcFileError(
+            f"{path_or_name}: holds an arc of space {arc.space!r}, expected space {space!r}"
+        )
+    return arc
+
+
+def _load_any(path_or_name: str) -> Any:
     if path_or_name in _PUBLISHED:
         return _PUBLISHED[path_or_name]
     if not _exists(path_or_name):

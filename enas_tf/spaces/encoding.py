@@ -1,8 +1,10 @@
-"""Parsing helpers and arc.json file methods shared by every search space's arc class.
+"""Parsing helpers shared by every search space's arc class.
 
 Each space keeps its own layout and messages; what is the same for all of them lives here:
-integer checks, token lists from lists / numpy arrays / eager tensors, strings of integers,
-and `save` / `load` through `enas_tf.spaces.arc_io`.
+integer checks, token lists from lists / numpy arrays / eager tensors, strings of integers, and
+the shared reading of an arc's JSON form. Files are `enas_tf.spaces.arc_io`'s (`load_arc`,
+`save_arc`): this module imports no space module and no file code, so the spaces and arc_io
+import in one direction only.
 """
 
 from __future__ import annotations
@@ -49,30 +51,6 @@ def parse_ints(text: Any, what: str) -> list[int]:
         except ValueError:
             raise ArcError(f"{what}, number {i} = {word!r}: not an integer") from None
     return ints
-
-
-class ArcFileMixin:
-    """`save(path)` and `load(path_or_name)` for an arc class with a `space` class attribute."""
-
-    space: str
-
-    def save(self, path: str) -> None:
-        """Writes arc.json atomically (see `enas_tf.spaces.arc_io.save_arc`)."""
-        from enas_tf.spaces import arc_io  # arc_io imports the space modules
-
-        arc_io.save_arc(self, path)
-
-    @classmethod
-    def load(cls, path_or_name: str):
-        """Reads an arc.json or a published name; raises `ArcError` unless it is of this space."""
-        from enas_tf.spaces import arc_io
-
-        arc = arc_io.load_arc(path_or_name)
-        if not isinstance(arc, cls):
-            raise ArcError(
-                f"{path_or_name}: holds an arc of space {arc.space!r}, expected space {cls.space!r}"
-            )
-        return arc
 
 
 def arc_from_json(

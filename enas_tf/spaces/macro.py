@@ -196,7 +196,7 @@ class MacroLayer:
 
 
 @dataclasses.dataclass(frozen=True)
-class MacroArc(encoding.ArcFileMixin):
+class MacroArc:
     """A macro-space architecture: `L` layers, each with an op and skip bits.
 
     Construction validates the arc, so every `MacroArc` in the program is in the space.

@@ -253,7 +253,7 @@ class MicroCell:
 
 
 @dataclasses.dataclass(frozen=True)
-class MicroArc(encoding.ArcFileMixin):
+class MicroArc:
     """A micro-space architecture: a normal cell and a reduction cell of equal size.
 
     Construction validates the arc, so every `MicroArc` in the program is in the space.

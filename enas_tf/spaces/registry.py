@@ -16,7 +16,7 @@ import importlib
 from typing import Any, ClassVar, Sequence
 
 from enas_tf.errors import ArcError
-from enas_tf.spaces import decisions, macro, micro, rnn
+from enas_tf.spaces import config_checks, decisions, macro, micro, rnn
 
 
 def _load(path: str):
@@ -37,6 +37,8 @@ class SearchSpace:
     name: ClassVar[str]
     arc_class: ClassVar[type]
     _task: ClassVar[str]  # "module:Class" of the task this space is searched on
+    # `search.controller` settings of the `learnable` preset (`config.apply_controller_preset`).
+    learnable_controller: ClassVar[dict]
 
     def __init__(self, config):
         self.config = config
@@ -49,6 +51,14 @@ class SearchSpace:
     def task_class(self):
         """`ImageTask` or `LmTask`."""
         return _load(self._task)
+
+    def check_config(self) -> None:
+        """The config checks of this space (`enas_tf.spaces.config_checks`).
+
+        Raises:
+          ConfigError: naming the first bad key, its value and what is allowed.
+        """
+        raise NotImplementedError
 
     # Controller and codec --------------------------------------------------------------
     def decision_program(self) -> tuple:
@@ -114,6 +124,11 @@ class MicroSpace(SearchSpace):
     """Convolutional cells, a normal and a reduction cell stacked (paper 2.4)."""
 
     name, arc_class, _task = "micro", micro.MicroArc, "enas_tf.tasks.image:ImageTask"
+    learnable_controller = dict(tanh_constant=2.5, op_tanh_reduce=1.0, op_bias_init=0.5)
+
+    def check_config(self) -> None:
+        config_checks.image_sections(self.config, self.name)
+        config_checks.micro_retrain(self.config.retrain)
 
     def decision_program(self) -> tuple:
         return micro.decision_program(
@@ -150,6 +165,10 @@ class MacroSpace(SearchSpace):
     """A whole network: an op per layer and skip connections (paper 2.3)."""
 
     name, arc_class, _task = "macro", macro.MacroArc, "enas_tf.tasks.image:ImageTask"
+    learnable_controller = dict(learning_rate=3.5e-3, entropy_weight=1e-4)
+
+    def check_config(self) -> None:
+        config_checks.image_sections(self.config, self.name)
 
     @property
     def ops(self) -> tuple[str, ...]:
@@ -194,6 +213,10 @@ class RnnSpace(SearchSpace):
     """The recurrent cell of a word-level language model (paper 2.1)."""
 
     name, arc_class, _task = "rnn", rnn.RnnArc, "enas_tf.tasks.language_model:LmTask"
+    learnable_controller = dict(learning_rate=3.5e-3)
+
+    def check_config(self) -> None:
+        config_checks.language_model(self.config)
 
     def decision_program(self) -> tuple:
         prior = self.config.search.controller.distance_prior

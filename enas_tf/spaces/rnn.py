@@ -176,7 +176,7 @@ class RnnNode:
 
 
 @dataclasses.dataclass(frozen=True)
-class RnnArc(encoding.ArcFileMixin):
+class RnnArc:
     """A recurrent cell of the rnn space: `N` nodes, each with a previous node and an activation.
 
     Construction validates the arc, so every `RnnArc` in the program is in the space.

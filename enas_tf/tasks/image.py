@@ -12,10 +12,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf import configs as config_lib
-from enas_tf import replicas, training
+from enas_tf import config as config_lib
+from enas_tf import training
 from enas_tf.data import images as image_data
 from enas_tf.export import write_version
+from enas_tf.runtime import replicas
 from enas_tf.spaces import registry
 
 

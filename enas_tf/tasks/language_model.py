@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import configs as config_lib
+from enas_tf import config as config_lib
 from enas_tf import training
 from enas_tf.data import text as text_data
 from enas_tf.export import write_version
@@ -34,7 +34,7 @@ from enas_tf.spaces import registry
 def check_lm_windows(config, splits: text_data.TextSplits) -> None:
     """Refuses batch sizes and BPTT lengths that leave no full window in a split.
 
-    The language-model counterpart of `configs.check_batch_sizes`: checked when an `LmTask`
+    The language-model counterpart of `config.check_batch_sizes`: checked when an `LmTask`
     is made, i.e. by the pipeline before it writes the workdir.
 
     Raises:

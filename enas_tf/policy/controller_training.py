@@ -19,8 +19,8 @@ from typing import Callable
 
 import tensorflow as tf
 
-from enas_tf import reinforce
-from enas_tf.controller import Controller
+from enas_tf.policy import reinforce
+from enas_tf.policy.controller import Controller
 
 # score_fn(batch, tokens) -> float32 scalar (accuracy, perplexity, or a known test reward).
 ScoreFn = Callable[[object, tf.Tensor], tf.Tensor]

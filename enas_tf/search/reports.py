@@ -1,6 +1,6 @@
 """Where the search's evidence goes: the log line, TensorBoard, and `search/checks.json`.
 
-`enas_tf.search_check` scores policy samples against uniform arcs; this module shows the result
+`enas_tf.search.check` scores policy samples against uniform arcs; this module shows the result
 to the user, the way they look for it:
 
 * one log line per check ("policy 0.41 +- 0.01 vs random 0.33 +- 0.02 ...: policy ahead by
@@ -23,7 +23,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import files, replicas
+from enas_tf.runtime import files, replicas
 from enas_tf.spaces import registry
 
 
@@ -95,7 +95,9 @@ def final_evidence(workdir: str) -> list[str]:
 
 def write_policy_summaries(writers, name: str, step: int, config, program, choice_probs):
     """The policy's mean choice probabilities as heatmap images and per-decision histograms."""
-    from enas_tf import policy_pictures  # matplotlib: imported only when pictures are drawn
+    from enas_tf.pictures import (
+        policy_pictures,  # matplotlib: imported only when pictures are drawn
+    )
 
     panels = policy_pictures.split_choice_probs(
         config.space, program, choice_probs, op_names=choice_names(config)

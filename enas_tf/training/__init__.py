@@ -1,5 +1,8 @@
 """Pieces of child-network training shared by the search (supernet) and retraining (child).
 
+Submodules: `fused_sgd` (Keras SGD with TensorFlow's fused momentum update) and `phase_loop`
+(the eager outer loop every training phase runs through).
+
 Kept free of any loop or strategy logic: the loss, the optimizer with its schedule, and the
 clipped gradient application. Per-replica code: losses are averaged over the *global* batch so
 that summing gradients across replicas gives the global mean.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf.fused_sgd import FusedSGD
+from enas_tf.training.fused_sgd import FusedSGD
 
 
 def make_lr_schedule(optim_config, steps_per_epoch: int):

@@ -97,7 +97,7 @@ class PolicyOutput(NamedTuple):
         program order: the softmax over the `num_ops` / `num_candidates` outcomes of each
         `OpChoice` / `IndexChoice`, and P(skip = 1) of each `SkipChoice` candidate. Averaged
         over samples it estimates the marginal probability of every choice (the TensorBoard
-        policy heatmaps, `enas_tf.policy_pictures`).
+        policy heatmaps, `enas_tf.pictures.policy_pictures`).
     """
 
     tokens: tf.Tensor

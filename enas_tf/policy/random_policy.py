@@ -5,7 +5,7 @@ Two things need architectures drawn uniformly from the space, inside compiled st
 * the random-search baseline (`search.policy = "random"`, the paper's Section 3.3 comparison
   run through the same pipeline): the child phase trains the shared weights on uniformly
   sampled children and derive picks the best of uniformly sampled candidates;
-* the in-run check of every ENAS search (`enas_tf.search_check`), which scores policy samples
+* the in-run check of every ENAS search (`enas_tf.search.check`), which scores policy samples
   against uniform samples on the same validation data with the same shared weights.
 
 Uniform over the space means uniform over token sequences: every `OpChoice` and `IndexChoice`

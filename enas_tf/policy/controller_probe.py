@@ -2,7 +2,7 @@
 
 A search whose policy does not move may have a weak reward signal (shared weights at chance)
 or a controller that cannot concentrate whatever the reward. This module separates the two: it
-drives the search's own controller update (`enas_tf.controller_training.ControllerTrainer`:
+drives the search's own controller update (`enas_tf.policy.controller_training.ControllerTrainer`:
 sampling, entropy bonus, baseline, `num_aggregate`, Adam, tanh constant, temperature,
 `op_tanh_reduce`, op bias, skip KL) with a reward that is a known, noise-free function of the
 sampled tokens, and records the learning curve:
@@ -27,8 +27,8 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from enas_tf import reinforce
-from enas_tf.controller_training import ControllerTrainer
+from enas_tf.policy import reinforce
+from enas_tf.policy.controller_training import ControllerTrainer
 from enas_tf.spaces import decisions
 
 

@@ -4,15 +4,15 @@
 native matmul type, half the memory traffic) while variables and optimizer state stay float32.
 Loss-scaling is not needed for bfloat16 (its exponent range is float32's). The controller and
 the REINFORCE math (logits, log-probabilities, entropy, rewards, baseline) are float32 always:
-`enas_tf.controller` builds its layers with `dtype="float32"`, since rounding a log-probability
-to 8 mantissa bits would swamp the small policy-gradient signal.
+`enas_tf.policy.controller` builds its layers with `dtype="float32"`, since rounding a
+log-probability to 8 mantissa bits would swamp the small policy-gradient signal.
 """
 
 from __future__ import annotations
 
 import keras
 
-from enas_tf import strategy as strategy_lib
+from enas_tf.runtime import strategy as strategy_lib
 
 
 def resolve(setting: str, strategy) -> str:

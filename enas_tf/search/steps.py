@@ -14,10 +14,12 @@ import dataclasses
 
 import tensorflow as tf
 
-from enas_tf import checkpoints, reinforce, training
-from enas_tf.controller import Controller
-from enas_tf.controller_training import ControllerTrainer
-from enas_tf.random_policy import UniformPolicy
+from enas_tf import training
+from enas_tf.policy import reinforce
+from enas_tf.policy.controller import Controller
+from enas_tf.policy.controller_training import ControllerTrainer
+from enas_tf.policy.random_policy import UniformPolicy
+from enas_tf.runtime import checkpoints
 from enas_tf.spaces import registry
 
 
@@ -129,7 +131,7 @@ class SearchSteps:
             generator=state.generator,
             score_fn=self.replica_score,
             reward_fn=task.reward,
-            replica_seed=self._replica_seed,
+            replica_seed=self.replica_seed,
             score_name=task.metric,
             jit_compile=jit_compile,
         )
@@ -139,7 +141,7 @@ class SearchSteps:
         self.sample_policy = tf.function(state.controller.sample_with_details)
         self.sample_uniform = tf.function(self.uniform.sample)
 
-    def _replica_seed(self, seed):
+    def replica_seed(self, seed):
         """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
         if self.config.search.arc_sampling == "shared":
             return seed
@@ -150,8 +152,8 @@ class SearchSteps:
     def _child_arc(self, seed):
         """The child this replica trains: a policy sample, or uniform under policy=random."""
         if self.config.search.policy == "random":
-            return self.uniform.sample(self._replica_seed(seed))
-        return self.state.controller.sample(self._replica_seed(seed))[0]
+            return self.uniform.sample(self.replica_seed(seed))
+        return self.state.controller.sample(self.replica_seed(seed))[0]
 
     def _child_replica_step(self, seed, batch):
         state, search = self.state, self.config.search

@@ -16,7 +16,7 @@ to it. Both come from one intermediate graph per arc, so they show the same node
 * rnn: x_t and h_{t-1} feed node 1; node j -> node l is labelled with node l's activation; the
   averaged nodes (`RnnArc.output_nodes(output_mode)`) feed h_t.
 
-matplotlib is imported inside the drawing functions, so `import enas_tf.arc_pictures` stays
+matplotlib is imported inside the drawing functions, so `import enas_tf.pictures.arc_pictures` stays
 cheap; no pyplot, so no global backend state is touched.
 """
 
@@ -366,7 +366,7 @@ def arc_image_tensor(arc: Any, *, output_mode: str = "loose_ends") -> np.ndarray
 def _write_atomic(path: str, data: bytes) -> None:
     """Writes to a temporary file in the same directory, then renames it over `path`.
 
-    `enas_tf.files.write_json_atomic` does this for JSON only; pictures are bytes and text.
+    `enas_tf.runtime.files.write_json_atomic` does this for JSON only; pictures are bytes and text.
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))

@@ -22,7 +22,7 @@ e.g. node k of a micro cell can only read nodes < k):
 * rnn: `rnn_prev` (node 2..N x earlier node 1..N-1) and `rnn_activation` (node x activation).
   A 1-node cell has no prev panel.
 
-matplotlib is imported inside the drawing functions (see `enas_tf.arc_pictures`).
+matplotlib is imported inside the drawing functions (see `enas_tf.pictures.arc_pictures`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from enas_tf import arc_pictures
+from enas_tf.pictures import arc_pictures
 from enas_tf.spaces import decisions, macro, micro, rnn
 
 SPACES: tuple[str, ...] = ("micro", "macro", "rnn")

@@ -1,6 +1,6 @@
 """Where replicas and workers meet data and files: input distribution, chief-only writing.
 
-`enas_tf.strategy` picks the hardware; this module holds the two rules every training loop
+`enas_tf.runtime.strategy` picks the hardware; this module holds the two rules every training loop
 follows once a strategy has several replicas or several workers:
 
 * Data. Every pipeline builds **global** batches (the same batches whatever the replica
@@ -21,7 +21,7 @@ import shutil
 
 import tensorflow as tf
 
-from enas_tf.configs import ConfigError
+from enas_tf.errors import ConfigError
 
 
 def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
@@ -31,7 +31,7 @@ def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
       strategy: the `tf.distribute` strategy.
       make_dataset: no-argument callable returning a dataset whose elements are tensors (or
         tuples of tensors) with a static leading dimension, the global batch size, divisible
-        by the number of replicas (configs.validate checks the batch sizes).
+        by the number of replicas (config.validate checks the batch sizes).
 
     Returns:
       A distributed dataset; iterate it (or `iter()` it) and pass its elements to

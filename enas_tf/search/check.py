@@ -3,7 +3,7 @@
 A falling child loss and a rising reward do not show that the controller has learned anything:
 both also happen under a uniform policy, as the shared weights train. What does show it is a
 paired comparison at the same moment, on the same data, with the same weights: score N arcs
-sampled from the policy and N arcs drawn uniformly from the space (`enas_tf.random_policy`),
+sampled from the policy and N arcs drawn uniformly from the space (`enas_tf.policy.random_policy`),
 each on the same validation minibatches, and compare the two means with their standard errors:
 
     search epoch 4 check: policy 0.412 +- 0.011 vs random 0.331 +- 0.018 valid accuracy
@@ -183,7 +183,7 @@ def policy_vs_random(
     """Scores `num_arcs` policy samples and `num_arcs` uniform arcs on the same `batches`.
 
     Args:
-      steps: `enas_tf.search_steps.SearchSteps` (its `sample_policy`, `sample_uniform` and
+      steps: `enas_tf.search.steps.SearchSteps` (its `sample_policy`, `sample_uniform` and
         `evaluate_arc` are used).
       batches: validation minibatches (distributed values), the same for every arc.
       num_arcs: arcs of each kind.

@@ -9,7 +9,7 @@ Epoch e = one pass over the training split with a freshly sampled arc per step (
 then `controller.train_steps` REINFORCE updates, each averaging `num_aggregate` sampled arcs
 whose reward is their accuracy on one validation minibatch.
 
-Replicas (`enas_tf.replicas`): each step's global batch is split by rows among the replicas.
+Replicas (`enas_tf.runtime.replicas`): each step's global batch is split by rows among the replicas.
 With `search.arc_sampling = "per_replica"` every replica samples its own child from a seed
 folded with its replica id, so the all-reduced gradient of the shared weights is the Monte
 Carlo average of the paper's Eq. 1 over M = replicas children; with "shared" all replicas route
@@ -32,19 +32,16 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from enas_tf import (
-    replicas,
-    search_check,
-    search_reports,
-    summaries,
-    training,
-)
-from enas_tf.phase_loop import PhaseLoop
-from enas_tf.search_steps import (
+from enas_tf import training
+from enas_tf.runtime import replicas, summaries
+from enas_tf.search import check as search_check
+from enas_tf.search import reports as search_reports
+from enas_tf.search.steps import (
     SearchSteps,
     build_controller,  # noqa: F401 (re-exported: tests, benches)
     build_search_state,
 )
+from enas_tf.training.phase_loop import PhaseLoop
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
 
@@ -95,10 +92,12 @@ class Search:
     def done(self) -> bool:
         return int(self.state.epoch.numpy()) >= self.config.search.epochs
 
-    def _train_dataset(self, epoch: int, skip: int):
+    def train_dataset(self, epoch: int, skip: int):
+        """Epoch `epoch`'s global child-phase batches from batch `skip` (the task's)."""
         return self.task.train_dataset(epoch, skip)
 
-    def _valid_iterator(self, shuffle_seed: int, skip: int = 0):
+    def valid_iterator(self, shuffle_seed: int, skip: int = 0):
+        """Distributed, endless, shuffled validation minibatches (rewards and checks)."""
         return _distribute(self.strategy, lambda: self.task.valid_dataset(shuffle_seed).skip(skip))
 
     def _save(self) -> None:
@@ -146,7 +145,7 @@ class Search:
         # phase; image tasks carry nothing.
         self.task.reset_child_state()
         iterator = _distribute(
-            self.strategy, lambda epoch=epoch, done=done: self._train_dataset(epoch, done)
+            self.strategy, lambda epoch=epoch, done=done: self.train_dataset(epoch, done)
         )
         last_grad_norm = [0.0]
 
@@ -209,7 +208,7 @@ class Search:
             done = ctrl.train_steps  # The random-search baseline never updates a controller.
         # The validation minibatches of epoch e are a pure function of (seed, e): a resumed
         # phase skips those its finished updates used.
-        iterator = self._valid_iterator(
+        iterator = self.valid_iterator(
             self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
         )
         stats, phase_started = None, time.perf_counter()
@@ -258,15 +257,15 @@ class Search:
 
     def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
         """The validation minibatches every arc of a check sees (`search.check.num_batches`)."""
-        iterator = self._valid_iterator(shuffle_seed)
+        iterator = self.valid_iterator(shuffle_seed)
         count = num_batches or self.config.search.check.num_batches
         return [next(iterator) for _ in range(count)]
 
     def run_check(self, epoch: int) -> search_check.CheckResult:
-        """Policy samples vs uniform arcs on the same validation data (`enas_tf.search_check`).
+        """Policy samples vs uniform arcs on the same validation data (`enas_tf.search.check`).
 
         Logged, written to TensorBoard (`check/*`, the policy heatmaps) and appended to
-        `search/checks.json` (`enas_tf.search_reports`); never touches the test split.
+        `search/checks.json` (`enas_tf.search.reports`); never touches the test split.
         """
         config, check = self.config, self.config.search.check
         batches = self.check_batches(config.seed * 7919 + 104729)
