@@ -12,6 +12,7 @@ from configs import tiny
 from enas_tf import search as search_lib
 from enas_tf.data import images as image_data
 from enas_tf.data import text as text_data
+from enas_tf.runtime import replicas
 from enas_tf.tasks.image import ImageTask
 from enas_tf.tasks.language_model import LmTask
 
@@ -174,7 +175,7 @@ def test_mirrored_search_steps_keep_replicas_identical(
     assert strategy.num_replicas_in_sync == 2
     search.task.reset_child_state()
     train_iterator = iter(
-        search_lib.replicas.distribute_global_batches(
+        replicas.distribute_global_batches(
             strategy, lambda: search.train_dataset(epoch=0, skip=0).repeat()
         )
     )

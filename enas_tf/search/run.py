@@ -1,0 +1,320 @@
+"""The ENAS search: alternate a child phase (shared weights w) and a controller phase (policy).
+
+Structure (Orbit style, docs/DESIGN.md rule 7): per-replica step functions (optionally XLA-compiled)
+-> a `tf.function` that runs `n` of them in a `tf.range` loop -> an eager outer loop that logs,
+writes summaries and checkpoints. The architecture is an int32 tensor sampled inside the step,
+so one trace serves every child.
+
+Epoch e = one pass over the training split with a freshly sampled arc per step (paper 2.2),
+then `controller.train_steps` REINFORCE updates, each averaging `num_aggregate` sampled arcs
+whose reward is their accuracy on one validation minibatch.
+
+Replicas (`enas_tf.runtime.replicas`): each step's global batch is split by rows among the replicas.
+With `search.arc_sampling = "per_replica"` every replica samples its own child from a seed
+folded with its replica id, so the all-reduced gradient of the shared weights is the Monte
+Carlo average of the paper's Eq. 1 over M = replicas children; with "shared" all replicas route
+the same child. In the controller phase every replica samples and scores its own arc; the
+rewards are all-gathered for the baseline and the policy gradients averaged.
+
+Resume: the checkpoint holds both models, both optimizers, the baseline, the random generator,
+the step counters and the epoch/phase; it is written every `checkpoint_every_steps` child or
+controller steps and at every phase end. The data of epoch e (training batches, and the
+controller's validation minibatches) is a pure function of (seed, e), so a run restarted
+mid-phase skips the batches its finished steps used: no update is repeated or lost beyond those
+after the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import tensorflow as tf
+from absl import logging
+
+from enas_tf import training
+from enas_tf.runtime import replicas, summaries
+from enas_tf.search import check as search_check
+from enas_tf.search import reports as search_reports
+from enas_tf.search.steps import SearchSteps, build_search_state
+from enas_tf.training.phase_loop import PhaseLoop
+
+_CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
+
+
+def _distribute(strategy, make_dataset):
+    return iter(replicas.distribute_global_batches(strategy, make_dataset))
+
+
+class Search:
+    """Runs (or resumes) the search phase in a workdir."""
+
+    def __init__(self, config, workdir: str, strategy, task, jit_compile: bool):
+        """Builds (does not restore) the search state.
+
+        Args:
+          config: the run config.
+          workdir: where checkpoints and events go.
+          strategy: the `tf.distribute` strategy.
+          task: `ImageTask` or `LmTask` of the loaded data (it checks the batch sizes).
+          jit_compile: XLA-compile the per-replica steps.
+        """
+        self.config, self.workdir, self.strategy, self.task = config, workdir, strategy, task
+        self.steps_per_epoch = task.steps_per_epoch
+        self.state = build_search_state(config, strategy, task)
+        self.steps = SearchSteps(config, strategy, self.state, task, jit_compile)
+        self.manager = replicas.CheckpointManager(
+            self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), strategy
+        )
+        self.writers = summaries.Writers(workdir, enabled=replicas.is_chief(strategy))
+        self._phase_seconds: dict[str, float] = {}  # wall time of this epoch's phases
+
+    def restore(self) -> bool:
+        """Restores the latest checkpoint if any; returns whether one was found."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return False
+        self.manager.restore(latest, "search")
+        logging.info(
+            "search: resumed from %s (epoch %d, child step %d, controller step %d)",
+            latest,
+            int(self.state.epoch.numpy()),
+            int(self.state.child_step.numpy()),
+            int(self.state.controller_step.numpy()),
+        )
+        return True
+
+    @property
+    def done(self) -> bool:
+        return int(self.state.epoch.numpy()) >= self.config.search.epochs
+
+    def train_dataset(self, epoch: int, skip: int):
+        """Epoch `epoch`'s global child-phase batches from batch `skip` (the task's)."""
+        return self.task.train_dataset(epoch, skip)
+
+    def valid_iterator(self, shuffle_seed: int, skip: int = 0):
+        """Distributed, endless, shuffled validation minibatches (rewards and checks)."""
+        return _distribute(self.strategy, lambda: self.task.valid_dataset(shuffle_seed).skip(skip))
+
+    def _save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.state.child_step.numpy()))
+
+    def run(self, max_child_steps: int | None = None) -> None:
+        """Trains until `search.epochs` epochs are done (or `max_child_steps`, for tests).
+
+        Checkpoints every `checkpoint_every_steps` child or controller steps and at every
+        phase end; a rerun continues from the last one at the same step of the same phase.
+        """
+        self.restore()
+        state, config = self.state, self.config
+        run_start_step = int(state.child_step.numpy())  # For max_child_steps.
+        clocks = _Clocks(run_start_step)
+        total_steps = config.search.epochs * self.steps_per_epoch
+        while not self.done:
+            epoch = int(state.epoch.numpy())
+            self._phase_seconds = {}
+            if int(state.phase.numpy()) == _CHILD:
+                phase_started = time.perf_counter()
+                done_in_epoch = int(state.child_step.numpy()) - epoch * self.steps_per_epoch
+                max_steps = None
+                if max_child_steps is not None:
+                    max_steps = max_child_steps - (int(state.child_step.numpy()) - run_start_step)
+                done_in_epoch = self._child_phase(
+                    epoch, done_in_epoch, total_steps, clocks, max_steps
+                )
+                if done_in_epoch < self.steps_per_epoch:  # stopped by max_child_steps
+                    self._save()
+                    logging.info("search: stopped after %d child steps", max_child_steps)
+                    return
+                state.phase.assign(_CONTROLLER)
+                self._save()
+                self._phase_seconds["child phase"] = time.perf_counter() - phase_started
+            self._controller_phase(epoch)
+            state.epoch.assign_add(1)
+            state.phase.assign(_CHILD)
+            self._save()
+        self.writers.flush()
+
+    def _child_phase(self, epoch, done, total_steps, clocks, max_steps) -> int:
+        """The epoch's child steps from `done` on (at most `max_steps`); returns the new done."""
+        # A language model's carried state restarts at every (re)start of an epoch's child
+        # phase; image tasks carry nothing.
+        self.task.reset_child_state()
+        iterator = _distribute(
+            self.strategy, lambda epoch=epoch, done=done: self.train_dataset(epoch, done)
+        )
+        last_grad_norm = [0.0]
+
+        def train(chunk):
+            started = time.perf_counter()
+            metrics = self.steps.train_child(iterator, tf.constant(chunk))
+            loss_sum = float(metrics["_loss_sum"])  # waits for the step
+            clocks.child.add(chunk, time.perf_counter() - started)
+            clocks.start_wall(int(self.state.child_step.numpy()))
+            last_grad_norm[0] = metrics["grad_norm"]  # of the chunk's last step
+            return {"loss": loss_sum / chunk, "extra": float(metrics["_extra"]) / chunk}
+
+        def log(means, steps, done):
+            # One line for every step since the last one, whatever the calls.
+            logged = self.task.child_metrics(
+                means["loss"], means["extra"] * steps, steps, self.steps.global_batch
+            )
+            logged["grad_norm"] = last_grad_norm[0]
+            self._log_child(
+                logged,
+                int(self.state.child_step.numpy()),
+                epoch,
+                total_steps,
+                clocks.wall,
+                clocks.child.take_rate(),
+            )
+
+        loop = PhaseLoop(self.config, self.steps_per_epoch, self._save)
+        return loop.run(done, train, on_log=log, max_steps=max_steps)
+
+    def _log_child(self, metrics, step, epoch, total_steps, wall_start, child_rate):
+        metrics = {k: float(v) for k, v in metrics.items()}
+        metrics["lr"] = training.current_learning_rate(self.state.child_optimizer)
+        started, start_step = wall_start
+        rate = (step - start_step) / max(time.time() - started, 1e-6)  # all phases
+        eta = (total_steps - step) / rate if rate > 0 else float("nan")
+        shown = " ".join(
+            f"{name} {value:.4g}" for name, value in metrics.items() if name not in ("lr",)
+        )
+        logging.info(
+            "search epoch %d/%d child step %d/%d: %s lr %.4g | child %.1f steps/s, ETA %s",
+            epoch + 1,
+            self.config.search.epochs,
+            step,
+            total_steps,
+            shown,
+            metrics["lr"],
+            child_rate,
+            summaries.format_seconds(eta),
+        )
+        if child_rate == child_rate:  # not NaN (the window held only the first call)
+            metrics["steps_per_second"] = child_rate
+        self.writers.scalars("train", step, {f"child/{k}": v for k, v in metrics.items()})
+
+    def _controller_phase(self, epoch: int) -> None:
+        """The epoch's controller updates (none under policy=random), then the check."""
+        state, ctrl = self.state, self.config.search.controller
+        done = int(state.controller_step.numpy()) - epoch * ctrl.train_steps
+        if self.config.search.policy == "random":
+            done = ctrl.train_steps  # The random-search baseline never updates a controller.
+        # The validation minibatches of epoch e are a pure function of (seed, e): a resumed
+        # phase skips those its finished updates used.
+        iterator = self.valid_iterator(
+            self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
+        )
+        stats, phase_started = None, time.perf_counter()
+
+        def train(chunk):
+            values = self.steps.train_controller(iterator, tf.constant(chunk))
+            return {k: float(v) for k, v in values.items()}
+
+        def write_curves(values, chunk, done):
+            # Per call (per update at steps_per_loop=1): reward, baseline and entropy curves.
+            nonlocal stats
+            stats = values
+            self.writers.scalars(
+                "train",
+                int(state.controller_step.numpy()),
+                {f"controller_update/{k}": v for k, v in values.items()},
+            )
+
+        PhaseLoop(self.config, ctrl.train_steps, self._save).run(done, train, on_call=write_curves)
+        step = int(state.child_step.numpy())
+        if stats is not None:
+            logging.info(
+                "search epoch %d/%d controller step %d: reward %.4f (valid %s %.4g) baseline "
+                "%.4f entropy %.3f loss %.4f",
+                epoch + 1,
+                self.config.search.epochs,
+                int(state.controller_step.numpy()),
+                stats["reward"],
+                self.task.metric,
+                stats[self.task.metric],
+                stats["baseline"],
+                stats["entropy"],
+                stats["loss"],
+            )
+            self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
+        self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
+        check_started = time.perf_counter()
+        self.run_check(epoch)
+        self._phase_seconds["check"] = time.perf_counter() - check_started
+        logging.info(
+            "search epoch %d/%d wall time: %s",
+            epoch + 1,
+            self.config.search.epochs,
+            ", ".join(f"{k} {summaries.format_seconds(v)}" for k, v in self._phase_seconds.items()),
+        )
+
+    def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
+        """The validation minibatches every arc of a check sees (`search.check.num_batches`)."""
+        iterator = self.valid_iterator(shuffle_seed)
+        count = num_batches or self.config.search.check.num_batches
+        return [next(iterator) for _ in range(count)]
+
+    def run_check(self, epoch: int) -> search_check.CheckResult:
+        """Policy samples vs uniform arcs on the same validation data (`enas_tf.search.check`).
+
+        Logged, written to TensorBoard (`check/*`, the policy heatmaps) and appended to
+        `search/checks.json` (`enas_tf.search.reports`); never touches the test split.
+        """
+        config, check = self.config, self.config.search.check
+        batches = self.check_batches(config.seed * 7919 + 104729)
+        result = search_check.policy_vs_random(
+            self.steps,
+            batches,
+            num_arcs=check.num_arcs,
+            policy_seed=config.seed * 1_000_003 + epoch + 1,
+            random_seed=config.seed * 1_000_003,
+            with_policy=config.search.policy != "random",
+            data=_batches_text(check.num_batches, config.search.eval_batch_size),
+        )
+        search_reports.report_check(self, epoch, result)
+        return result
+
+
+class _Clocks:
+    """The run's two clocks: wall time since the first chunk (ETA) and time in child steps.
+
+    The ETA is measured from the end of the first chunk, leaving out the one-off trace; until
+    then the rate is unknown. The logged steps/s are the child steps' own throughput (time
+    inside child step calls only, first call excluded); the phases' wall times are logged at
+    the end of each epoch.
+    """
+
+    def __init__(self, run_start_step: int):
+        self.wall = (None, run_start_step)  # (time.time() at the first chunk's end, its step)
+        self.child = _StepClock()
+
+    def start_wall(self, step: int) -> None:
+        if self.wall[0] is None:
+            self.wall = (time.time(), step)
+
+
+class _StepClock:
+    """Steps and seconds spent inside step calls, for a throughput free of other phases."""
+
+    def __init__(self):
+        self.calls, self.steps, self.seconds = 0, 0, 0.0
+
+    def add(self, steps: int, seconds: float) -> None:
+        self.calls += 1
+        if self.calls > 1:  # The first call of a run traces the step.
+            self.steps += steps
+            self.seconds += seconds
+
+    def take_rate(self) -> float:
+        """Steps per second since the last call (NaN if none timed), and restarts the count."""
+        rate = self.steps / self.seconds if self.seconds > 0 else float("nan")
+        self.steps, self.seconds = 0, 0.0
+        return rate
+
+
+def _batches_text(num_batches: int, batch_size: int) -> str:
+    plural = "es" if num_batches > 1 else ""
+    return f"{num_batches} validation minibatch{plural} of {batch_size}"
