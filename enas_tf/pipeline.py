@@ -102,6 +102,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
 
         search = Search(config, workdir, strategy, task, jit["search"])
         if mode in ("all", "search"):
+            logging.info(
+                "search: %s space, %.3g architectures to choose from",
+                config.space,
+                registry.of(config).size(),
+            )
             search.run()
         elif not search.restore():
             raise WorkdirError(

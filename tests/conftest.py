@@ -7,7 +7,7 @@ In-process tests also switch off Grappler, TensorFlow's graph optimiser: the sui
 dominated by building supernet graphs with hundreds of `switch_case` branch functions, which
 Grappler then optimises for a few steps' use (the micro mirrored search test: 128 s with it,
 91 s without). Grappler changes how a graph runs, not what it computes. The tests that run
-`python -m enas_tf.train` in a subprocess (tests/train_test.py, tests/strategy_test.py) keep
+`python -m enas_tf.train` in a subprocess (tests/train_test.py, tests/runtime/strategy_test.py) keep
 it on, so the production graph path is still exercised end to end."""
 
 import os

@@ -90,7 +90,7 @@ _FUNCTION_WORDS = (
 _SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")
 
 
-class _Lexicon:
+class Lexicon:
     """The fixed vocabulary, word lists per slot, and per-topic lexical log-probabilities."""
 
     def __init__(self):
@@ -183,19 +183,19 @@ def _zipf(n: int) -> list[float]:
     return list(weights / weights.sum())
 
 
-_LEXICON: _Lexicon | None = None
+_LEXICON: Lexicon | None = None
 
 
-def _lexicon() -> _Lexicon:
+def lexicon() -> Lexicon:
     global _LEXICON
     if _LEXICON is None:
-        _LEXICON = _Lexicon()
+        _LEXICON = Lexicon()
     return _LEXICON
 
 
 def vocabulary() -> tuple[str, ...]:
     """The corpus's fixed vocabulary: `<eos>` (id 0), function words, then the lexicon."""
-    return _lexicon().vocab
+    return lexicon().vocab
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ class _Generator:
         self._rng = rng
         self._uniforms: list[float] = []
         self._next = 0
-        self.lex = _lexicon()
+        self.lex = lexicon()
         self.structure_nll = 0.0
         self.topic = 0
         self.tokens: list[int] = []

@@ -29,6 +29,7 @@ import tensorflow as tf
 from enas_tf.layers import shared_functions, supernet_ops
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import WindowMaxPool, make_norm
+from enas_tf.spaces.macro import layout as token_layout
 
 _HE_INIT = "he_normal"
 
@@ -209,7 +210,9 @@ class SharedMacroLayer(keras.layers.Layer):
         super().__init__(**kw)
         self.layer, self.filters, self.ops = layer, filters, tuple(ops)
         self.branches = [MacroBranch(op, filters, search=True, name=op) for op in self.ops]
-        self.combine = SkipCombine(filters, search=True, name="skip") if layer > 1 else None
+        # Layer 1 has no skip sources (`num_skips`): it ends at the op's output.
+        has_skips = token_layout.num_skips(layer) > 0
+        self.combine = SkipCombine(filters, search=True, name="skip") if has_skips else None
         self.materializing = False  # see MacroSupernet.materialize
 
     def call(self, layers, op_token, skip_bits, training=None):
@@ -218,7 +221,8 @@ class SharedMacroLayer(keras.layers.Layer):
         Args:
           layers: outputs of layers 0 .. k - 1 (the stem first), all at this layer's shape.
           op_token: int32 scalar, index into `ops`.
-          skip_bits: int32 [k - 1], 1 = concatenate that earlier layer.
+          skip_bits: int32 [num_skips(k)], 1 = concatenate that earlier layer (`op_token` and
+            `skip_bits` are `enas_tf.spaces.macro.layout.layer_tokens(arc, k)`).
           training: Keras training flag.
         """
         x = layers[-1]
@@ -258,11 +262,12 @@ class FixedMacroLayer(keras.layers.Layer):
         super().__init__(**kw)
         self.layer, self.filters, self.op = layer, filters, op
         self.skips = tuple(int(bit) for bit in skips)
-        if len(self.skips) != max(layer - 1, 0):
-            raise ValueError(f"layer {layer} needs {layer - 1} skip bits, got {len(self.skips)}")
+        needed = token_layout.num_skips(layer)
+        if len(self.skips) != needed:
+            raise ValueError(f"layer {layer} needs {needed} skip bits, got {len(self.skips)}")
         self.branch = MacroBranch(op, filters, search=False, name=op)
         # Layer 1 has no skip decision; like the supernet it then ends at the op's output.
-        self.combine = SkipCombine(filters, search=False, name="skip") if layer > 1 else None
+        self.combine = SkipCombine(filters, search=False, name="skip") if needed else None
 
     def call(self, layers, training=None):
         out = self.branch(layers[-1], training=training)

@@ -30,12 +30,15 @@ from enas_tf.layers import micro_routing, supernet_ops
 from enas_tf.layers.norm import DropPath
 from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
 from enas_tf.spaces.micro import MicroCell
+from enas_tf.spaces.micro import layout as token_layout
 
 
 def loose_end_mask(cell_tokens, num_nodes: int):
     """float32 [num_nodes]: 1 for computed nodes that no later node of the cell uses."""
-    inputs = tf.reshape(cell_tokens, [num_nodes, 4])[:, 0::2]
-    node_ids = tf.range(2, num_nodes + 2, dtype=inputs.dtype)
+    node_tokens = tf.reshape(cell_tokens, [num_nodes, *token_layout.NODE_SHAPE])
+    inputs = node_tokens[:, :, token_layout.INPUT_FIELD]
+    nodes = token_layout.computed_nodes(num_nodes)
+    node_ids = tf.range(nodes.start, nodes.stop, dtype=inputs.dtype)
     used = tf.reduce_any(tf.equal(inputs[:, :, None], node_ids[None, None, :]), axis=[0, 1])
     return 1.0 - tf.cast(used, tf.float32)
 
@@ -146,12 +149,13 @@ class SharedMicroCell(keras.layers.Layer):
 
         Args:
           inputs: (prev_prev, prev) tensors.
-          cell_tokens: int32 [4 * num_nodes], this cell's part of the arc.
+          cell_tokens: int32 [cell_length(num_nodes)], this cell's part of the arc.
           training: Keras training flag (the supernet always normalises by batch statistics).
         """
         prev_prev, prev = self.inputs_layer(inputs, training=training)
-        tokens = tf.reshape(cell_tokens, [self.num_nodes, 2, 2])  # node, side, (input, op)
-        input_ids, op_ids = tokens[:, :, 0], tokens[:, :, 1]
+        tokens = tf.reshape(cell_tokens, [self.num_nodes, *token_layout.NODE_SHAPE])
+        input_ids = tokens[:, :, token_layout.INPUT_FIELD]  # [node, side]
+        op_ids = tokens[:, :, token_layout.OP_FIELD]
         rows = tf.reshape(input_ids + tf.constant(self.slot_offsets, tf.int32), [-1])
         selector = supernet_ops.row_selector(rows, self.num_slots)
         # picked[op][weight][2 * p + side]: the slot weights of node p + 2's side.

@@ -26,6 +26,8 @@ import tensorflow as tf
 
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import contract_one_hot
+from enas_tf.spaces.rnn import OUTPUT_MODES
+from enas_tf.spaces.rnn import layout as token_layout
 
 ACTIVATION_FNS = {
     "tanh": tf.tanh,
@@ -33,7 +35,6 @@ ACTIVATION_FNS = {
     "sigmoid": tf.sigmoid,
     "identity": tf.identity,
 }
-OUTPUT_MODES = ("loose_ends", "all_but_first")  # as `enas_tf.spaces.rnn.RnnArc.output_nodes`
 
 
 def _uniform(init_range: float):
@@ -62,8 +63,8 @@ def rnn_output_mask(tokens, num_nodes: int, output: str):
     """float32 [num_nodes]: the weight of each node in the cell output (sums to 1).
 
     Args:
-      tokens: int32 [2 * num_nodes - 1] arc tokens (node 1: activation; node l > 1: input index
-        over nodes 1..node-1, then activation).
+      tokens: int32 [num_tokens(num_nodes)] arc tokens, laid out as `enas_tf.spaces.rnn.layout`
+        says (node 1: activation; node l > 1: input index over nodes 1..l-1, then activation).
       num_nodes: N.
       output: "loose_ends" (nodes no later node reads; the paper) or "all_but_first" (nodes
         2..N, as enas_lm, whose first node is its fixed input node; node 1 when N = 1).
@@ -75,9 +76,8 @@ def rnn_output_mask(tokens, num_nodes: int, output: str):
     if output == "all_but_first":
         weights = tf.constant([0.0] + [1.0] * (num_nodes - 1))
     else:
-        inputs = tf.stack(
-            [tokens[1 + 2 * (node - 2)] for node in range(2, num_nodes + 1)]
-        )  # 0-based
+        # Prev token j means node j + 1, so one_hot(j, num_nodes) marks the node it reads.
+        inputs = tf.stack([tokens[p] for p in token_layout.prev_positions(num_nodes)])
         used = tf.reduce_max(tf.one_hot(inputs, num_nodes, dtype=tf.float32), axis=0)
         weights = 1.0 - used
     return weights / tf.reduce_sum(weights)
@@ -125,10 +125,11 @@ class SharedRnnCell(keras.layers.Layer):
         self.w_nodes = [
             self.add_weight(
                 name=f"w_node{node}",
-                shape=(node - 1, h, 2 * h),
+                # Stacked over the node's possible inputs, as its prev token's one-hot.
+                shape=(token_layout.num_prev_choices(node), h, 2 * h),
                 initializer=_uniform(self.init_range),
             )
-            for node in range(2, self.num_nodes + 1)
+            for node in token_layout.nodes_after_first(self.num_nodes)
         ]
         if self.batch_norm_output:
             self.gamma = self.add_weight(name="gamma", shape=(h,), initializer="ones")
@@ -143,12 +144,15 @@ class SharedRnnCell(keras.layers.Layer):
         """
         dtype, depth = self.compute_dtype, len(self.activations)
         node_weights, inputs = [], []
-        acts = [one_hot_scalars(tokens[0], depth, dtype)]
-        for node in range(2, self.num_nodes + 1):
+        first = token_layout.activation_position(token_layout.FIRST_NODE)
+        acts = [one_hot_scalars(tokens[first], depth, dtype)]
+        for node in token_layout.nodes_after_first(self.num_nodes):
             # One one-hot of the node's input picks both its input and its weights.
-            one_hot = tf.one_hot(tokens[1 + 2 * (node - 2)], node - 1, dtype=dtype)
+            prev = tokens[token_layout.prev_position(node)]
+            one_hot = tf.one_hot(prev, token_layout.num_prev_choices(node), dtype=dtype)
             inputs.append(one_hot)
-            acts.append(one_hot_scalars(tokens[2 + 2 * (node - 2)], depth, dtype))
+            activation = tokens[token_layout.activation_position(node)]
+            acts.append(one_hot_scalars(activation, depth, dtype))
             node_weights.append(contract_one_hot(one_hot, _compute(self, self.w_nodes[node - 2])))
         mask = rnn_output_mask(tokens, self.num_nodes, self.output_mode)
         return node_weights, inputs, acts, tf.cast(mask, dtype)

@@ -2,8 +2,9 @@
 
 Both follow the authors' macro network: a 3x3 conv stem with `filters` channels and BN, then
 `num_layers` layers (`enas_tf.layers.macro_layers`), with a pooling step after layers L/3 and
-2L/3 (`macro_pool_after`) that brings *every* output so far (the stem included, since all of
-them can still be skip sources) to half the resolution by factorized reduction; then
+2L/3 (the space's `pool_after`, `enas_tf.spaces.macro.layout`) that brings *every* output so
+far (the stem included, since all of them can still be skip sources) to half the resolution by
+factorized reduction; then
 relu -> global average pooling -> dropout -> dense. With `double_filters` the width doubles at
 each pooling step (the authors' final model); the authors' search kept it constant. Both
 models return `(logits, None)`: the macro networks have no auxiliary head (the authors' macro
@@ -19,16 +20,8 @@ from enas_tf.layers.heads import ClassifierHead
 from enas_tf.layers.macro_layers import FixedMacroLayer, SharedMacroLayer
 from enas_tf.layers.ops import FactorizedReduce, make_norm
 from enas_tf.spaces import macro
-
-
-def macro_pool_after(num_layers: int) -> tuple[int, ...]:
-    """1-based layers after which the network halves its resolution: L/3 and 2L/3 (rounded down).
-
-    The authors' code pools after 0-based layers `L//3 - 1` and `2 * (L//3) - 1`, i.e. after
-    1-based layers `L//3` and `2 * (L//3)`; for L < 3 there is no pooling step.
-    """
-    distance = num_layers // 3
-    return (distance, 2 * distance) if distance >= 1 else ()
+from enas_tf.spaces.macro import layout as token_layout
+from enas_tf.spaces.macro.layout import pool_after as macro_pool_after
 
 
 def macro_widths(num_layers: int, filters: int, double_filters: bool) -> list[int]:
@@ -93,8 +86,8 @@ class MacroSupernet(_MacroNetwork):
     """The shared network of the macro space; `call(images, arc_tokens, training)`.
 
     `arc_tokens` is the int32 `macro.num_tokens(num_layers)` token sequence of a `MacroArc`
-    (per layer: op token, then its skip bits), with op tokens indexing `ops`. One traced graph
-    serves every architecture, skip bits included.
+    (per layer: op token, then its skip bits; `enas_tf.spaces.macro.layout`), with op tokens
+    indexing `ops`. One traced graph serves every architecture, skip bits included.
 
     Args:
       ops: candidate op names in token order (`macro.parse_ops` of the config's restriction).
@@ -122,16 +115,13 @@ class MacroSupernet(_MacroNetwork):
             **kw,
         )
         self.ops = tuple(ops)
-        self.op_positions = macro.op_token_positions(num_layers)
         self.macro_layers = [
             SharedMacroLayer(layer, self.widths[layer], self.ops, name=f"layer{layer}")
             for layer in range(1, num_layers + 1)
         ]
 
     def _run_layer(self, layer, outputs, arc, training):
-        start = self.op_positions[layer - 1]
-        op_token = arc[start]
-        skip_bits = arc[start + 1 : start + layer]
+        op_token, skip_bits = token_layout.layer_tokens(arc, layer)
         return self.macro_layers[layer - 1](outputs, op_token, skip_bits, training=training)
 
     def materialize(self, image_shape):
@@ -144,7 +134,7 @@ class MacroSupernet(_MacroNetwork):
         for layer in self.macro_layers:
             layer.materializing = True
         try:
-            tokens = tf.zeros([macro.num_tokens(self.num_layers)], tf.int32)
+            tokens = tf.zeros([token_layout.num_tokens(self.num_layers)], tf.int32)
             self(tf.zeros([2, *image_shape]), tokens, training=True)
         finally:
             for layer in self.macro_layers:

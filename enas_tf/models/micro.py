@@ -17,6 +17,7 @@ from enas_tf.layers.micro_cells import FixedMicroCell, SharedMicroCell
 from enas_tf.layers.ops import make_norm
 from enas_tf.models.micro_layout import aux_head_position, micro_layout
 from enas_tf.spaces.micro import MicroArc
+from enas_tf.spaces.micro import layout as token_layout
 
 
 class _MicroNetwork(keras.layers.Layer):
@@ -58,8 +59,9 @@ class _MicroNetwork(keras.layers.Layer):
 class MicroSupernet(_MicroNetwork):
     """The shared network of the micro space; `call(images, arc_tokens, training)`.
 
-    `arc_tokens` is the int32 [8 * num_nodes] integer encoding of a `MicroArc` (normal cell then
-    reduction cell), so one traced graph serves every architecture.
+    `arc_tokens` is the int32 [num_tokens(num_nodes)] integer encoding of a `MicroArc` (normal
+    cell then reduction cell, `enas_tf.spaces.micro.layout`), so one traced graph serves every
+    architecture.
     """
 
     def __init__(
@@ -95,8 +97,10 @@ class MicroSupernet(_MicroNetwork):
         ]
 
     def _run_cell(self, position, prev_prev, prev, arc, training):
-        half = 4 * self.num_nodes
-        cell_tokens = arc[half:] if self.layout[position].reduction else arc[:half]
+        cell = token_layout.CELLS.index(
+            "reduction" if self.layout[position].reduction else "normal"
+        )
+        cell_tokens = token_layout.cell_tokens(arc, cell, self.num_nodes)
         return self.cells[position]((prev_prev, prev), cell_tokens, training=training)
 
     def materialize(self, image_shape):
@@ -106,7 +110,7 @@ class MicroSupernet(_MicroNetwork):
         one eager forward pass on zeros builds the rest (stem, calibrations, projections,
         heads). Call it inside `strategy.scope()`.
         """
-        tokens = tf.zeros([8 * self.num_nodes], tf.int32)
+        tokens = tf.zeros([token_layout.num_tokens(self.num_nodes)], tf.int32)
         self(tf.zeros([2, *image_shape]), tokens, training=True)
 
 

@@ -116,8 +116,8 @@ class _RnnLanguageModel(keras.layers.Layer):
 class RnnSupernet(_RnnLanguageModel):
     """The shared LM of the RNN space; `call(tokens, state, arc_tokens, training)`.
 
-    `arc_tokens` is the int32 `2N - 1` token sequence of an `RnnArc`; one traced graph serves
-    every cell.
+    `arc_tokens` is the int32 token sequence of an `RnnArc` (`2N - 1` values, laid out as
+    `enas_tf.spaces.rnn.layout` says); one traced graph serves every cell.
     """
 
     def __init__(

@@ -3,18 +3,11 @@
 arc.json says exactly what was found but is hard to read; a picture is what a person checks
 first. Graphviz renders DOT best but is a system binary, so the PNG is drawn by matplotlib's Agg
 backend (a pip package) with a small layered layout of our own, and the DOT text is written next
-to it. Both come from one intermediate graph per arc, so they show the same nodes and edges:
-
-* micro: one cluster per cell; the inputs c_{k-2}, c_{k-1}, an "add" node per computed node with
-  an op-labelled edge from each operand, and the loose ends concatenated into the output.
-* macro: the chain stem -> layer 1 -> ... -> layer L labelled with the ops, skip edges (dashed in
-  DOT, coloured arcs in the PNG) and the pooling steps. The arc does not store where the network
-  pools; `enas_tf.models.macro.macro_pool_after` places the steps by the number of layers alone
-  (after layers L//3 and 2L//3) and `_pool_after` repeats that rule (a test checks they agree)
-  so drawing never imports TensorFlow. A pooling step halves every output so far, so skip edges
-  that cross it carry reduced maps.
-* rnn: x_t and h_{t-1} feed node 1; node j -> node l is labelled with node l's activation; the
-  averaged nodes (`RnnArc.output_nodes(output_mode)`) feed h_t.
+to it. Both come from one graph per arc, which the arc's space builds
+(`registry.arc_graph`: `enas_tf.spaces.<space>.graph`), so they show the same nodes and edges
+and this module knows nothing about the spaces: micro cells as clusters drawn left to right,
+the macro chain top to bottom with its skips as coloured arcs (dashed in DOT) and its pooling
+steps, the RNN cell from x_t and h_{t-1} to h_t.
 
 matplotlib is imported inside the drawing functions, so `import enas_tf.pictures.arc_pictures` stays
 cheap; no pyplot, so no global backend state is touched.
@@ -30,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from enas_tf.spaces import macro, micro, rnn
+from enas_tf.spaces import registry
+from enas_tf.spaces.arc_graph import Edge, Node
 
 _COLOURS = {"input": "#cfe2f3", "op": "#fff2cc", "output": "#d9ead3", "pool": "#e6e6e6"}
 _BOX_H = 0.6  # node box height, in data units (widths follow the labels)
@@ -44,83 +38,6 @@ _SKIP_STYLE = dict(mutation_scale=7, linewidth=0.8, alpha=0.8)
 _INCH = 0.75  # inches per data unit: keeps the 8-point labels inside their boxes at any size
 _DPI = 100
 _MAX_INCHES = 60.0  # about 6000 pixels: no arc of the configs comes close
-
-
-# The intermediate graph both pictures are made from. Nodes are listed in topological order;
-# `kind` is a key of _COLOURS; `cluster` names the micro cell (empty elsewhere); `clusters` maps
-# cluster -> title (empty: one panel, titled `title`).
-_Node = collections.namedtuple("_Node", "id label kind cluster", defaults=("",))
-_Edge = collections.namedtuple("_Edge", "src dst label dashed", defaults=("", False))
-_Graph = collections.namedtuple("_Graph", "nodes edges clusters title")
-
-
-def _pool_after(num_layers: int) -> tuple[int, ...]:
-    """`enas_tf.models.macro.macro_pool_after` without importing TensorFlow (module docstring)."""
-    distance = num_layers // 3
-    return (distance, 2 * distance) if distance >= 1 else ()
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' * (number != 1)}"
-
-
-def _micro_graph(arc: micro.MicroArc) -> _Graph:
-    nodes, edges, clusters = [], [], {}
-    for name, cell in arc.cells():
-        stride = " (ops on c_{k-2}, c_{k-1} at stride 2)" if name == "reduction" else ""
-        clusters[name] = f"{name} cell{stride}"
-        nodes += [_Node(f"{name}_{i}", f"c_{{k-{2 - i}}}", "input", name) for i in (0, 1)]
-        for k, node in enumerate(cell.nodes, start=micro.NUM_CELL_INPUTS):
-            nodes.append(_Node(f"{name}_{k}", f"node {k}\nadd", "op", name))
-            edges.append(_Edge(f"{name}_{node.input_a}", f"{name}_{k}", node.op_a))
-            edges.append(_Edge(f"{name}_{node.input_b}", f"{name}_{k}", node.op_b))
-        nodes.append(_Node(f"{name}_concat", "concat", "output", name))
-        edges += [_Edge(f"{name}_{k}", f"{name}_concat") for k in cell.loose_ends()]
-    title = f"micro arc, {_count(arc.num_nodes, 'node')} per cell"
-    return _Graph(tuple(nodes), tuple(edges), clusters, title)
-
-
-def _macro_graph(arc: macro.MacroArc) -> _Graph:
-    nodes, edges = [_Node("layer_0", "stem\nconv_3x3", "input")], []
-    pools = _pool_after(arc.num_layers)
-    previous = "layer_0"
-    for number, layer in enumerate(arc.layers, start=1):
-        nodes.append(_Node(f"layer_{number}", f"layer {number}\n{layer.op}", "op"))
-        edges.append(_Edge(previous, f"layer_{number}"))
-        edges += [_Edge(f"layer_{j}", f"layer_{number}", dashed=True) for j in layer.skip_sources()]
-        previous = f"layer_{number}"
-        if number in pools:
-            nodes.append(_Node(f"pool_{number}", "pooling step\nhalf resolution", "pool"))
-            edges.append(_Edge(previous, f"pool_{number}"))
-            previous = f"pool_{number}"
-    skips = sum(len(layer.skip_sources()) for layer in arc.layers)
-    title = f"macro arc, {_count(arc.num_layers, 'layer')}, {_count(skips, 'skip connection')}"
-    return _Graph(tuple(nodes), tuple(edges), {}, title)
-
-
-def _rnn_graph(arc: rnn.RnnArc, output_mode: str) -> _Graph:
-    outputs = arc.output_nodes(output_mode)  # raises ArcError for an unknown mode
-    nodes = [_Node("x_t", "x_t", "input"), _Node("h_prev", "h_{t-1}", "input")]
-    first = arc.nodes[0].activation
-    edges = [_Edge("x_t", "node_1", first), _Edge("h_prev", "node_1", first)]
-    for number, node in enumerate(arc.nodes, start=1):
-        nodes.append(_Node(f"node_{number}", f"node {number}", "op"))
-        if number > 1:
-            edges.append(_Edge(f"node_{node.prev}", f"node_{number}", node.activation))
-    nodes.append(_Node("h_t", "h_t\nmean", "output"))
-    edges += [_Edge(f"node_{number}", "h_t") for number in outputs]
-    mean = f"node{'s' * (len(outputs) > 1)} {', '.join(map(str, outputs))}"
-    title = f"rnn cell, {_count(arc.num_nodes, 'node')}, h_t = mean of {mean}"
-    return _Graph(tuple(nodes), tuple(edges), {}, title)
-
-
-def _graph(arc: Any, output_mode: str) -> _Graph:
-    for kind, build in ((micro.MicroArc, _micro_graph), (macro.MacroArc, _macro_graph)):
-        if isinstance(arc, kind):
-            return build(arc)
-    if isinstance(arc, rnn.RnnArc):
-        return _rnn_graph(arc, output_mode)
-    raise TypeError(f"cannot draw a {type(arc).__name__}: expected a MicroArc, MacroArc or RnnArc")
 
 
 def _quote(text: str) -> str:
@@ -137,8 +54,8 @@ def arc_to_dot(arc: Any, *, output_mode: str = "loose_ends") -> str:
     Raises:
       TypeError: `arc` is none of the three arc types.
     """
-    graph = _graph(arc, output_mode)
-    rankdir = "TB" if isinstance(arc, macro.MacroArc) else "LR"
+    graph = registry.arc_graph(arc, output_mode)
+    rankdir = "TB" if graph.chain else "LR"
     lines = [
         "digraph arc {",
         f"  label={_quote(graph.title)}; labelloc=t; rankdir={rankdir};",
@@ -146,11 +63,11 @@ def arc_to_dot(arc: Any, *, output_mode: str = "loose_ends") -> str:
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
 
-    def node_line(node: _Node, indent: str) -> str:
+    def node_line(node: Node, indent: str) -> str:
         fill = _quote(_COLOURS[node.kind])
         return f"{indent}{node.id} [label={_quote(node.label)}, fillcolor={fill}];"
 
-    def edge_line(edge: _Edge, indent: str) -> str:
+    def edge_line(edge: Edge, indent: str) -> str:
         attrs = [f"label={_quote(edge.label)}"] if edge.label else []
         attrs += ["style=dashed", "constraint=false"] if edge.dashed else []
         return f"{indent}{edge.src} -> {edge.dst}" + (f" [{', '.join(attrs)}];" if attrs else ";")
@@ -177,7 +94,7 @@ def _box_width(label: str, font_units: float = 0.085, pad: float = 0.4) -> float
 _Layout = collections.namedtuple("_Layout", "boxes paths labels extent")
 
 
-def _layered_layout(nodes: list[_Node], edges: list[_Edge]) -> _Layout:
+def _layered_layout(nodes: list[Node], edges: list[Edge]) -> _Layout:
     """A small Sugiyama layout: rank = 2 x topological depth, y spread within each rank.
 
     An edge spanning several ranks gets a placeholder in each rank in between (its label's box
@@ -245,7 +162,7 @@ def _port(node: str, neighbour: Any, links: list, centre: dict) -> float:
     return (ends.index(neighbour) / (len(ends) - 1) - 0.5) * 0.6 * _BOX_H if ends[1:] else 0.0
 
 
-def _chain_layout(nodes: list[_Node], edges: list[_Edge]) -> _Layout:
+def _chain_layout(nodes: list[Node], edges: list[Edge]) -> _Layout:
     """Macro: one column, top to bottom; skip edges become arcs on the two sides (`_draw`).
 
     Arcs from even-numbered source layers bulge to the right, from odd ones to the left, which
@@ -265,7 +182,7 @@ def _chain_layout(nodes: list[_Node], edges: list[_Edge]) -> _Layout:
     return _Layout(boxes, paths, [None] * len(paths), (-half, half, -(len(nodes) - 1) * _DY, 0.0))
 
 
-def _draw(ax, nodes: list[_Node], edges: list[_Edge], layout: _Layout, title: str) -> None:
+def _draw(ax, nodes: list[Node], edges: list[Edge], layout: _Layout, title: str) -> None:
     """Draws one panel into `ax` with equal aspect, so data units have the same size everywhere."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path
@@ -337,8 +254,8 @@ def draw_arc(arc: Any, *, output_mode: str = "loose_ends") -> bytes:
     """
     from matplotlib.figure import Figure
 
-    graph = _graph(arc, output_mode)
-    chain = isinstance(arc, macro.MacroArc)
+    graph = registry.arc_graph(arc, output_mode)
+    chain = graph.chain
     panels = []
     for cluster, title in list(graph.clusters.items()) or [("", graph.title)]:
         nodes = [node for node in graph.nodes if node.cluster == cluster]

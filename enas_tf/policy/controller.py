@@ -37,46 +37,18 @@ Semantics (Pham et al. 2018, Section 2.2, and the authors' code; our own impleme
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple, Optional, Sequence
 
 import keras
 import tensorflow as tf
 
+from enas_tf.policy import distributions, program_check
 from enas_tf.spaces import decisions
 
-_STEP_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        decisions.OpChoice,
-        decisions.IndexChoice,
-        decisions.SkipChoice,
-        decisions.AnchorStep,
-        decisions.ResetAnchors,
-    )
-}
 _FIRST_INPUTS = ("zeros", "go")
-# Philox explicitly: "auto_select" may pick another algorithm per device (ThreeFry on TPU), which
-# would make one seed mean different architectures on different hardware.
-_RNG_ALG = "philox"
-_MANTISSA_BITS = 23
 # The unroll is plain Python over a static program: AutoGraph has nothing to convert, and
 # converting it would cost seconds per trace. Entry points are marked so it is never attempted.
 _NO_AUTOGRAPH = tf.autograph.experimental.do_not_convert
-
-
-def _unit_uniform(shape: Sequence[int], seed: tf.Tensor) -> tf.Tensor:
-    """Stateless float32 U(0, 1) (open interval) built from Philox integer bits.
-
-    `tf.random.stateless_uniform` with a float dtype gives different numbers in eager mode and
-    under XLA for the same seed (the integer path agrees), so sampling uses integers
-    k in [0, 2^23) mapped to (2k + 1) / 2^24: exact in float32, never 0 or 1 (so Gumbel noise
-    `-log(-log(u))` is finite).
-    """
-    k = tf.random.stateless_uniform(
-        shape, seed, minval=0, maxval=1 << _MANTISSA_BITS, dtype=tf.int32, alg=_RNG_ALG
-    )
-    return (tf.cast(k, tf.float32) * 2.0 + 1.0) * (2.0 ** -(_MANTISSA_BITS + 1))
 
 
 class PolicyOutput(NamedTuple):
@@ -105,141 +77,6 @@ class PolicyOutput(NamedTuple):
     entropy: tf.Tensor
     skip_probs: tf.Tensor
     choice_probs: tf.Tensor
-
-
-@dataclasses.dataclass(frozen=True)
-class _ProgramInfo:
-    """Static facts about a program, gathered once so weights are built only where used.
-
-    Attributes:
-      groups: op-table name -> (num_ops, bias_init), in order of first appearance (this order
-        fixes the order of the weights, so checkpoints of `controller.weights` are stable).
-      uses_attention: whether any `IndexChoice` / `SkipChoice` scores anchors.
-      uses_go: whether the go embedding is ever fed to the LSTM.
-      num_tokens: number of int32 tokens the program emits.
-      num_uniforms: random numbers one sample needs (one per outcome of every decision).
-    """
-
-    groups: dict[str, tuple[int, Optional[tuple[float, ...]]]]
-    uses_attention: bool
-    uses_go: bool
-    num_tokens: int
-    num_uniforms: int
-
-
-def _outcomes_and_width(
-    step: decisions.OpChoice | decisions.IndexChoice | decisions.SkipChoice,
-) -> tuple[int, int]:
-    """(uniforms a decision consumes when sampled, tokens it emits)."""
-    if isinstance(step, decisions.OpChoice):
-        return step.num_ops, 1
-    if isinstance(step, decisions.IndexChoice):
-        return step.num_candidates, 1
-    return step.num_candidates, step.num_candidates
-
-
-def _check_candidates(position: int, step, num_anchors: int) -> None:
-    if not 0 < step.num_candidates <= num_anchors:
-        raise ValueError(
-            f"program[{position}]: {type(step).__name__} asks for {step.num_candidates} "
-            f"candidates but the current block has {num_anchors} anchors "
-            f"(allowed: 1..{num_anchors})"
-        )
-
-
-def _analyse_program(program: Sequence[decisions.DecisionStep], first_input: str) -> _ProgramInfo:
-    """Validates `program` and records which weights it needs.
-
-    Raises at construction (rather than at trace time) so a malformed search space fails with
-    the position of the offending step.
-
-    Raises:
-      TypeError: a step is not one of the `decisions` step types.
-      ValueError: an attention choice asks for more anchors than the current block holds, or
-        two `OpChoice` steps of one group disagree on `num_ops` / `bias_init`.
-    """
-    groups: dict[str, tuple[int, Optional[tuple[float, ...]]]] = {}
-    uses_attention = False
-    uses_go = False
-    num_anchors = 0
-    next_is_go = first_input == "go"
-    for position, step in enumerate(program):
-        if isinstance(step, decisions.ResetAnchors):
-            num_anchors = 0
-            continue
-        if not isinstance(step, tuple(_STEP_TYPES.values())):
-            raise TypeError(f"program[{position}] is not a decision step: {step!r}")
-        if isinstance(step, decisions.SkipChoice) and step.num_candidates == 0:
-            continue  # No decision: no LSTM step, the input is left unchanged.
-        uses_go = uses_go or next_is_go
-        next_is_go = isinstance(step, decisions.AnchorStep)
-        if isinstance(step, decisions.AnchorStep):
-            num_anchors += 1
-        elif isinstance(step, decisions.SkipChoice) and step.push_anchor:
-            _check_candidates(position, step, num_anchors)
-            uses_attention = True
-            num_anchors += 1
-        elif isinstance(step, decisions.OpChoice):
-            spec = (step.num_ops, step.bias_init)
-            if groups.setdefault(step.group, spec) != spec:
-                raise ValueError(
-                    f"program[{position}]: OpChoice group {step.group!r} has (num_ops, "
-                    f"bias_init) {spec}, but an earlier step of that group has {groups[step.group]}"
-                )
-        else:
-            _check_candidates(position, step, num_anchors)
-            uses_attention = True
-    num_uniforms = sum(
-        _outcomes_and_width(step)[0]
-        for step in program
-        if isinstance(step, (decisions.OpChoice, decisions.IndexChoice, decisions.SkipChoice))
-    )
-    return _ProgramInfo(
-        groups, uses_attention, uses_go, decisions.num_tokens(tuple(program)), num_uniforms
-    )
-
-
-def _step_to_config(step: decisions.DecisionStep) -> dict[str, Any]:
-    """A JSON-friendly dict for one step (used by `get_config`)."""
-    config = {"type": type(step).__name__, **dataclasses.asdict(step)}
-    if config.get("bias_init") is not None:
-        config["bias_init"] = list(config["bias_init"])
-    return config
-
-
-def _step_from_config(config: dict[str, Any]) -> decisions.DecisionStep:
-    """Inverse of `_step_to_config`."""
-    config = dict(config)
-    cls = _STEP_TYPES[config.pop("type")]
-    if config.get("bias_init") is not None:
-        config["bias_init"] = tuple(config["bias_init"])
-    return cls(**config)
-
-
-def _categorical_terms(
-    logits: tf.Tensor, token: tf.Tensor, num_classes: int
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """(log pi(token), entropy) of a categorical with `logits` [n].
-
-    Uses a one-hot dot product instead of a gather: static shapes, dense gradients.
-    """
-    log_p = tf.nn.log_softmax(logits)
-    log_prob = tf.reduce_sum(tf.one_hot(token, num_classes, dtype=tf.float32) * log_p)
-    entropy = -tf.reduce_sum(tf.exp(log_p) * log_p)
-    return log_prob, entropy
-
-
-def _bernoulli_terms(logits: tf.Tensor, bits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(sum log pi(bits), sum entropy) of independent Bernoullis with `logits` [k].
-
-    Written with softplus so saturated logits give finite values.
-    """
-    log_p1 = -tf.nn.softplus(-logits)  # log sigmoid(l)
-    log_p0 = -tf.nn.softplus(logits)  # log (1 - sigmoid(l))
-    b = tf.cast(bits, tf.float32)
-    log_prob = tf.reduce_sum(b * log_p1 + (1.0 - b) * log_p0)
-    entropy = -tf.reduce_sum(tf.exp(log_p1) * log_p1 + tf.exp(log_p0) * log_p0)
-    return log_prob, entropy
 
 
 class _Unroll:
@@ -336,7 +173,7 @@ class Controller(keras.layers.Layer):
         self.temperature = temperature
         self.init_range = init_range
         self.first_input = first_input
-        self._info = _analyse_program(self.program, first_input)
+        self._info = program_check.analyse_program(self.program, first_input)
         self.build()
 
     # ----------------------------------------------------------------------------- weights
@@ -446,7 +283,7 @@ class Controller(keras.layers.Layer):
         config = super().get_config()
         config.pop("dtype", None)
         config.update(
-            program=[_step_to_config(step) for step in self.program],
+            program=[program_check.step_to_config(step) for step in self.program],
             lstm_size=self.lstm_size,
             lstm_num_layers=self.lstm_num_layers,
             tanh_constant=self.tanh_constant,
@@ -461,7 +298,7 @@ class Controller(keras.layers.Layer):
     def from_config(cls, config: dict[str, Any]) -> "Controller":
         """Inverse of `get_config`."""
         config = dict(config)
-        program = [_step_from_config(step) for step in config.pop("program")]
+        program = [program_check.step_from_config(step) for step in config.pop("program")]
         return cls(program, **config)
 
     # ----------------------------------------------------------------------------- internals
@@ -480,7 +317,9 @@ class Controller(keras.layers.Layer):
         else:
             first = tf.zeros([1, self.lstm_size], tf.float32)
         run = _Unroll(self.lstm_size, self.lstm_num_layers, first)
-        noise = None if seed is None else _unit_uniform([self._info.num_uniforms], seed)
+        noise = (
+            None if seed is None else distributions.unit_uniform([self._info.num_uniforms], seed)
+        )
         position, offset = 0, 0  # next token, next uniform
         for step in self.program:
             if isinstance(step, decisions.ResetAnchors):
@@ -492,7 +331,7 @@ class Controller(keras.layers.Layer):
             if isinstance(step, decisions.AnchorStep):
                 self._push_anchor(run, h)
                 continue
-            outcomes, width = _outcomes_and_width(step)
+            outcomes, width = decisions.num_outcomes(step), decisions.step_tokens(step)
             uniforms = None if noise is None else noise[offset : offset + outcomes]
             given = None if tokens is None else tokens[position : position + width]
             if isinstance(step, decisions.OpChoice):
@@ -567,7 +406,7 @@ class Controller(keras.layers.Layer):
             tf.reshape(tf.matmul(h, w_soft), [-1]) + b_soft, self.op_tanh_reduce
         )
         token = self._choose(logits, uniforms, given)
-        self._record(run, token, *_categorical_terms(logits, token, step.num_ops))
+        self._record(run, token, *distributions.categorical_terms(logits, token, step.num_ops))
         run.choice_probs.append(tf.nn.softmax(logits))
         run.inputs = tf.matmul(tf.one_hot([token], step.num_ops, dtype=tf.float32), w_emb)
 
@@ -585,7 +424,7 @@ class Controller(keras.layers.Layer):
             distance = tf.range(k, 0, -1, dtype=tf.float32)  # k - j for j = 0 .. k - 1
             logits = logits - step.distance_prior * tf.square(distance)
         token = self._choose(logits, uniforms, given)
-        self._record(run, token, *_categorical_terms(logits, token, k))
+        self._record(run, token, *distributions.categorical_terms(logits, token, k))
         run.choice_probs.append(tf.nn.softmax(logits))
         anchors = tf.concat(run.anchors[:k], axis=0)
         run.inputs = tf.matmul(tf.one_hot([token], k, dtype=tf.float32), anchors)
@@ -605,7 +444,7 @@ class Controller(keras.layers.Layer):
             bits = tf.reshape(given, [k])
         else:
             bits = tf.cast(uniforms < probs, tf.int32)
-        self._record(run, bits, *_bernoulli_terms(logits, bits))
+        self._record(run, bits, *distributions.bernoulli_terms(logits, bits))
         run.skip_probs.append(probs)
         run.choice_probs.append(probs)
         selected = tf.cast(bits, tf.float32)[tf.newaxis]  # [1, k]

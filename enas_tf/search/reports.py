@@ -100,7 +100,7 @@ def write_policy_summaries(writers, name: str, step: int, config, program, choic
     )
 
     panels = policy_pictures.split_choice_probs(
-        config.space, program, choice_probs, op_names=choice_names(config)
+        program, choice_probs, registry.of(config).choice_panels()
     )
     with writers.as_default(name, step):
         for panel in panels:

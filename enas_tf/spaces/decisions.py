@@ -8,6 +8,12 @@ is an int32 tensor: one compiled graph samples every architecture.
 Tokens: each `OpChoice` and `IndexChoice` emits one int32 token; a `SkipChoice` emits
 `num_candidates` tokens (0/1 each). `AnchorStep` and `ResetAnchors` emit none. The token sequence
 of a space is exactly its architecture's integer encoding (`Arc.to_tokens()`).
+
+Outcomes: sampling also reports the probability of every outcome of every decision
+(`num_outcomes` per step, in program order). A `ChoicePanel` says which decisions belong
+together in a picture of the policy and what their rows and columns mean; each space lists its
+panels next to its token layout, so `enas_tf.pictures.policy_pictures` draws any space without
+knowing which one it is.
 """
 
 from __future__ import annotations
@@ -101,12 +107,65 @@ class ResetAnchors:
 DecisionStep = Union[OpChoice, IndexChoice, SkipChoice, AnchorStep, ResetAnchors]
 
 
+def step_tokens(step: DecisionStep) -> int:
+    """Number of int32 tokens one step emits (a `SkipChoice` one per candidate)."""
+    if isinstance(step, (OpChoice, IndexChoice)):
+        return 1
+    if isinstance(step, SkipChoice):
+        return step.num_candidates
+    return 0
+
+
 def num_tokens(program: tuple[DecisionStep, ...]) -> int:
     """Number of int32 tokens a program emits."""
-    total = 0
-    for step in program:
-        if isinstance(step, (OpChoice, IndexChoice)):
-            total += 1
-        elif isinstance(step, SkipChoice):
-            total += step.num_candidates
-    return total
+    return sum(step_tokens(step) for step in program)
+
+
+def num_outcomes(step: DecisionStep) -> int:
+    """How many probabilities a step reports when sampled (0 for steps that decide nothing).
+
+    An `OpChoice` reports its softmax over `num_ops`, an `IndexChoice` its softmax over
+    `num_candidates`, a `SkipChoice` one P(skip = 1) per candidate.
+    """
+    if isinstance(step, OpChoice):
+        return step.num_ops
+    if isinstance(step, (IndexChoice, SkipChoice)):
+        return step.num_candidates
+    return 0
+
+
+def decision_steps(program: tuple[DecisionStep, ...]) -> tuple[DecisionStep, ...]:
+    """The steps of a program that decide something (`num_outcomes > 0`), in order."""
+    return tuple(step for step in program if num_outcomes(step))
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoicePanel:
+    """Decisions of one kind shown together: one matrix row per decision, one column per option.
+
+    Attributes:
+      name: tag-safe name, e.g. "normal_inputs", "macro_skips", "rnn_activation".
+      decisions: indices into `decision_steps(program)`, one per row, in row order.
+      row_labels: one label per row (the decision, e.g. "node 3 b", "layer 5").
+      col_labels: one label per column (the option, e.g. "c_{k-1}", "sep_conv_3x3"); a
+        decision with fewer options fills the first columns.
+      categorical: True if each row is one softmax (its values sum to 1); False for independent
+        Bernoulli probabilities (macro skips).
+      row_title: what the rows are.
+      col_title: what the columns are.
+    """
+
+    name: str
+    decisions: tuple[int, ...]
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    categorical: bool = True
+    row_title: str = ""
+    col_title: str = ""
+
+    def __post_init__(self):
+        if len(self.decisions) != len(self.row_labels):
+            raise ValueError(
+                f"panel {self.name}: {len(self.decisions)} decisions but "
+                f"{len(self.row_labels)} row labels"
+            )

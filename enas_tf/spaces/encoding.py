@@ -53,32 +53,15 @@ def parse_ints(text: Any, what: str) -> list[int]:
     return ints
 
 
-def arc_from_json(
-    cls,
-    data: Any,
-    *,
-    named_key: str,
-    text_key: str,
-    from_named: Callable[[Any], Any],
-    from_text: Callable[[str], Any],
-    difference: Callable[[Any, Any], str],
-):
-    """The shared reading of an arc.json object with named parts and an integer string.
-
-    Checks the space and version, builds the arc from the named parts (`data[named_key]`, the
-    source of truth) and/or the integer string (`data[text_key]`), and refuses the two if they
-    disagree, naming the first difference: a hand edit that changed only one of them must not
-    be silently resolved either way.
+def check_json_header(cls, data: Any) -> Mapping[str, Any]:
+    """Checks that `data` is a JSON object of `cls`'s space and version; returns it.
 
     Args:
       cls: the arc class (its `space` and `VERSION`).
       data: the parsed JSON value.
-      named_key, text_key: the keys of the named parts and of the string.
-      from_named, from_text: build an arc from either.
-      difference: describes the first difference of two arcs, `(from_text, from_named)`.
 
     Raises:
-      ArcError: naming the field that is wrong.
+      ArcError: not an object, another space, or another version (named).
     """
     if not isinstance(data, Mapping):
         raise ArcError(
@@ -92,20 +75,78 @@ def arc_from_json(
         raise ArcError(
             f"version={version!r}: this code reads {cls.space} arcs of version {cls.VERSION}"
         )
+    return data
+
+
+def part_from_json(
+    data: Mapping[str, Any],
+    *,
+    named_key: str,
+    text_key: str,
+    from_named: Callable[[Any], Any],
+    from_text: Callable[[str], Any],
+    difference: Callable[[Any, Any], str],
+    what: str = "",
+):
+    """One part of an arc (the whole arc, or one micro cell) from its named and string forms.
+
+    Builds the part from the named entries (`data[named_key]`, the source of truth) and/or the
+    integer string (`data[text_key]`), and refuses the two if they disagree, naming the first
+    difference: a hand edit that changed only one of them must not be silently resolved either
+    way.
+
+    Args:
+      data: the arc's JSON object (header already checked).
+      named_key, text_key: the keys of the named entries and of the string.
+      from_named, from_text: build the part from either.
+      difference: describes the first difference of two parts, `(from_text, from_named)`.
+      what: how messages call the named entries (default `named_key`).
+
+    Raises:
+      ArcError: naming the field that is wrong.
+    """
+    what = what or named_key
     named, text = data.get(named_key), data.get(text_key)
     if named is None and text is None:
-        raise ArcError(
-            f"missing {named_key!r} (named {named_key}) and {text_key!r}: needs at least one"
-        )
-    arc = from_named(named) if named is not None else None
+        raise ArcError(f"missing {named_key!r} (named {what}) and {text_key!r}: needs at least one")
+    part = from_named(named) if named is not None else None
     if text is not None:
         if not isinstance(text, str):
             raise ArcError(f"{text_key}: expected a string, got {type(text).__name__}")
         parsed = from_text(text)
-        if arc is not None and parsed != arc:
+        if part is not None and parsed != part:
             raise ArcError(
-                f"{text_key} disagrees with the named {named_key} ({difference(parsed, arc)}): "
+                f"{text_key} disagrees with the named {what} ({difference(parsed, part)}): "
                 "fix or delete one of them"
             )
-        arc = arc or parsed
-    return arc
+        part = part or parsed
+    return part
+
+
+def arc_from_json(
+    cls,
+    data: Any,
+    *,
+    named_key: str,
+    text_key: str,
+    from_named: Callable[[Any], Any],
+    from_text: Callable[[str], Any],
+    difference: Callable[[Any, Any], str],
+):
+    """The shared reading of an arc.json object with one named part and one integer string.
+
+    `check_json_header`, then `part_from_json` for the whole arc (macro layers, RNN nodes; a
+    micro arc reads one part per cell).
+
+    Raises:
+      ArcError: naming the field that is wrong.
+    """
+    data = check_json_header(cls, data)
+    return part_from_json(
+        data,
+        named_key=named_key,
+        text_key=text_key,
+        from_named=from_named,
+        from_text=from_text,
+        difference=difference,
+    )

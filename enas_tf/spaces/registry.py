@@ -4,7 +4,8 @@ Everything outside `enas_tf.spaces` asks `registry.of(config)` instead of branch
 `config.space`. A `SearchSpace` is one space under one config; it owns the space's arc class,
 its decision program (the controller's view), the token codec between arcs and the int32 tensor
 the supernet routes by, uniform sampling, the check that an arc belongs to it, the names of
-its op-like choices, and the builders of its supernet and fixed child. The task (image or
+its op-like choices and how the policy pictures group them, the number of architectures it
+holds, and the builders of its supernet and fixed child. The task (image or
 language model) it is searched on is named here too. Model code and tasks import TensorFlow,
 so they are imported when first used: reading the registry is free.
 """
@@ -67,6 +68,14 @@ class SearchSpace:
 
     def choice_names(self) -> tuple[str, ...]:
         """Names of the op-like choices (heatmap column labels)."""
+        raise NotImplementedError
+
+    def choice_panels(self) -> tuple:
+        """How the policy pictures group the decisions (`decisions.ChoicePanel`s)."""
+        raise NotImplementedError
+
+    def size(self) -> int:
+        """How many architectures this search can sample (distinct token sequences)."""
         raise NotImplementedError
 
     def arc_from_tokens(self, tokens: Sequence[Any]):
@@ -138,6 +147,12 @@ class MicroSpace(SearchSpace):
     def choice_names(self) -> tuple[str, ...]:
         return tuple(micro.OPS)
 
+    def choice_panels(self) -> tuple:
+        return micro.choice_panels(self.model.num_nodes, micro.OPS)
+
+    def size(self) -> int:
+        return micro.search_space_size(self.model.num_nodes)
+
     def sample_random_arc(self, rng):
         return micro.sample_random_arc(self.model.num_nodes, rng)
 
@@ -180,6 +195,12 @@ class MacroSpace(SearchSpace):
 
     def choice_names(self) -> tuple[str, ...]:
         return self.ops
+
+    def choice_panels(self) -> tuple:
+        return macro.choice_panels(self.model.num_layers, self.ops)
+
+    def size(self) -> int:
+        return macro.search_space_size(self.model.num_layers, num_ops=len(self.ops))
 
     def arc_from_tokens(self, tokens):
         return macro.MacroArc.from_tokens(tokens, self.model.num_layers, op_names=self.ops)
@@ -229,6 +250,12 @@ class RnnSpace(SearchSpace):
 
     def choice_names(self) -> tuple[str, ...]:
         return tuple(rnn.ACTIVATIONS)
+
+    def choice_panels(self) -> tuple:
+        return rnn.choice_panels(self.model.num_nodes, rnn.ACTIVATIONS)
+
+    def size(self) -> int:
+        return rnn.search_space_size(self.model.num_nodes)
 
     def sample_random_arc(self, rng):
         return rnn.sample_random_arc(self.model.num_nodes, rng)
@@ -286,3 +313,25 @@ def describe_arc(arc) -> str:
 def arc_markdown(arc) -> str:
     """An arc of any space as TensorBoard text: one line per cell, layer or node."""
     return _SPACES[arc.space].arc_markdown(arc)
+
+
+_GRAPHS = {"micro": micro.arc_graph, "macro": macro.arc_graph, "rnn": rnn.arc_graph}
+
+
+def arc_graph(arc, output_mode: str = "loose_ends"):
+    """An arc of any space as an `arc_graph.ArcGraph` (what its pictures show).
+
+    Args:
+      arc: a `MicroArc`, `MacroArc` or `RnnArc`.
+      output_mode: rnn only, which nodes h_t averages ("loose_ends" or "all_but_first").
+
+    Raises:
+      TypeError: `arc` is not an architecture of any space.
+      ArcError: an unknown rnn `output_mode`, or "all_but_first" for a 1-node cell.
+    """
+    build = _GRAPHS.get(getattr(arc, "space", None))
+    if build is None or not isinstance(arc, _SPACES[arc.space].arc_class):
+        raise TypeError(
+            f"cannot draw a {type(arc).__name__}: expected a MicroArc, MacroArc or RnnArc"
+        )
+    return build(arc, output_mode)

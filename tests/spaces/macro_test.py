@@ -434,6 +434,71 @@ def test_token_layout():
     ]
 
 
+def test_layer_spans_cut_each_layer_out_of_the_tokens():
+    assert [macro.num_skips(k) for k in (1, 2, 5)] == [0, 1, 4]
+    assert [macro.op_token_position(k) for k in range(1, 6)] == macro.op_token_positions(5)
+    assert macro.layer_span(1) == slice(0, 1) and macro.skip_span(1) == slice(1, 1)
+    assert macro.layer_span(4) == slice(6, 10) and macro.skip_span(4) == slice(7, 10)
+    assert macro.layer_span(24).stop == macro.num_tokens(24)
+    tokens = FINAL.to_tokens()
+    as_tensor = tf.constant(tokens, tf.int32)
+    for number, layer in enumerate(FINAL.layers, start=1):
+        row = tokens[macro.layer_span(number)]
+        assert " ".join(map(str, row)) == FINAL.to_rows()[number - 1]
+        op, bits = macro.layer_tokens(tokens, number)
+        assert (op, tuple(bits)) == (macro.OPS.index(layer.op), layer.skips)
+        op, bits = macro.layer_tokens(as_tensor, number)
+        assert int(op) == macro.OPS.index(layer.op)
+        assert tuple(bits.numpy()) == layer.skips
+    with pytest.raises(ArcError, match=r"layer=0: must be an integer >= 1 \(layer 0 is the stem"):
+        macro.layer_span(0)
+    with pytest.raises(ArcError, match="layer 1 has no skip decision"):
+        macro.skip_decision(1)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2, 5, 24])
+def test_decision_indices_follow_the_program(num_layers):
+    steps = decisions.decision_steps(macro.decision_program(num_layers, 4))
+    assert len(steps) == 2 * num_layers - 1
+    for k in range(1, num_layers + 1):
+        assert steps[macro.op_decision(k)] == decisions.OpChoice(4, group="op")
+        if k > 1:
+            assert macro.op_decision(k) == 2 * k - 3 and macro.skip_decision(k) == 2 * k - 2
+            skip = steps[macro.skip_decision(k)]
+            assert skip == decisions.SkipChoice(macro.num_skips(k), push_anchor=True)
+    assert macro.op_decision(1) == 0
+
+
+@pytest.mark.parametrize("num_layers", [1, 2, 5])
+def test_choice_panels_are_the_ops_and_the_skips(num_layers):
+    names = macro.parse_ops("0,1,2,3")
+    panels = macro.choice_panels(num_layers, names)
+    every = list(range(2 * num_layers - 1))  # the program's deciding steps, in order
+    layers = tuple(f"layer {k}" for k in range(1, num_layers + 1))
+    ops = panels[0]
+    assert ops == decisions.ChoicePanel(
+        "macro_ops", tuple(every[0:1] + every[1::2]), layers, names, True, "layer", "op"
+    )
+    if num_layers == 1:
+        assert len(panels) == 1
+        return
+    skips = panels[1]
+    assert len(panels) == 2
+    assert skips == decisions.ChoicePanel(
+        "macro_skips",
+        tuple(every[2::2]),
+        layers[1:],
+        ("stem", *(str(j) for j in range(1, num_layers - 1))),
+        categorical=False,
+        row_title="layer",
+        col_title="skip source layer",
+    )
+    steps = decisions.decision_steps(macro.decision_program(num_layers, len(names)))
+    assert all(isinstance(steps[d], decisions.OpChoice) for d in ops.decisions)
+    assert [steps[d].num_candidates for d in skips.decisions] == list(range(1, num_layers))
+    assert macro.choice_panels(3)[0].col_labels == macro.OPS
+
+
 @pytest.mark.parametrize("num_layers", [1, 2, 4, 12, 24])
 def test_decision_program_emits_to_tokens(num_layers):
     program = macro.decision_program(num_layers)

@@ -4,12 +4,13 @@ import collections
 import functools
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from enas_tf.errors import ArcError
-from enas_tf.models.macro import macro_pool_after
 from enas_tf.pictures import arc_pictures
 from enas_tf.spaces import macro, micro, rnn
 
@@ -110,7 +111,7 @@ def test_macro_dot_has_the_chain_every_skip_and_the_pooling_steps(name):
         for j in layer.skip_sources()
     }
     assert set(skips) == expected
-    pools = macro_pool_after(arc.num_layers)
+    pools = macro.pool_after(arc.num_layers)
     assert sorted(n for n in nodes if n.startswith("pool_")) == sorted(f"pool_{p}" for p in pools)
     chain = {s: d for s, d, a in edges if "dashed" not in a}  # one successor each: a chain
     walk, at = [], "layer_0"
@@ -122,9 +123,14 @@ def test_macro_dot_has_the_chain_every_skip_and_the_pooling_steps(name):
         assert walk[walk.index(f"layer_{p}") + 1] == f"pool_{p}"
 
 
-def test_pooling_steps_are_where_the_network_pools():
-    for num_layers in range(1, 31):
-        assert arc_pictures._pool_after(num_layers) == macro_pool_after(num_layers)
+def test_drawing_the_arc_does_not_import_tensorflow():
+    """The pooling rule is shared with the models through a module without TensorFlow."""
+    code = (
+        "import sys; from enas_tf.pictures import arc_pictures; from enas_tf.spaces import macro; "
+        "arc_pictures.arc_to_dot(macro.PUBLISHED['enas_macro_final']); "
+        "assert 'tensorflow' not in sys.modules, 'drawing imported tensorflow'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("name", ["rnn_published", "rnn_random"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from enas_tf.pictures import arc_pictures, policy_pictures
-from enas_tf.spaces import macro, micro, rnn
+from enas_tf.spaces import decisions, macro, micro, rnn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -42,7 +42,7 @@ def _micro_probs(num_nodes):
 def test_micro_panels_put_every_probability_in_its_cell():
     num_nodes = 3
     panels = policy_pictures.split_choice_probs(
-        "micro", micro.decision_program(num_nodes), _micro_probs(num_nodes), op_names=micro.OPS
+        micro.decision_program(num_nodes), _micro_probs(num_nodes), micro.choice_panels(num_nodes)
     )
     named = _by_name(panels)
     assert list(named) == ["normal_inputs", "normal_ops", "reduction_inputs", "reduction_ops"]
@@ -82,7 +82,9 @@ def test_macro_panels_hold_ops_and_skip_probabilities():
             parts.append(np.array([skip[(k, j)] for j in range(k - 1)]))
     probs = np.concatenate(parts)
     program = macro.decision_program(num_layers, len(names))
-    panels = _by_name(policy_pictures.split_choice_probs("macro", program, probs, op_names=names))
+    panels = _by_name(
+        policy_pictures.split_choice_probs(program, probs, macro.choice_panels(num_layers, names))
+    )
     assert list(panels) == ["macro_ops", "macro_skips"]
     ops, skips = panels["macro_ops"], panels["macro_skips"]
     assert ops.col_labels == names and ops.row_labels[0] == "layer 1"
@@ -100,7 +102,7 @@ def test_macro_panels_hold_ops_and_skip_probabilities():
 
 def test_macro_with_one_layer_has_no_skip_panel():
     panels = policy_pictures.split_choice_probs(
-        "macro", macro.decision_program(1), np.full(6, 1 / 6), op_names=macro.OPS
+        macro.decision_program(1), np.full(6, 1 / 6), macro.choice_panels(1, macro.OPS)
     )
     assert [p.name for p in panels] == ["macro_ops"]
 
@@ -112,7 +114,9 @@ def test_rnn_panels_hold_previous_nodes_and_activations():
         parts += [np.full(number - 1, 1 / (number - 1)), _one_hot(4, number % 4)]
     program = rnn.decision_program(num_nodes)
     panels = _by_name(
-        policy_pictures.split_choice_probs("rnn", program, np.concatenate(parts), op_names=None)
+        policy_pictures.split_choice_probs(
+            program, np.concatenate(parts), rnn.choice_panels(num_nodes)
+        )
     )
     prev, act = panels["rnn_prev"], panels["rnn_activation"]
     assert prev.row_labels == ("node 2", "node 3", "node 4")
@@ -129,7 +133,9 @@ def test_samples_are_averaged():
     program = rnn.decision_program(2)  # 4 + 1 + 4 outcomes
     first, second = np.zeros(9), np.zeros(9)
     first[[0, 4, 5]] = second[[1, 4, 8]] = 1.0
-    panels = policy_pictures.split_choice_probs("rnn", program, np.stack([first, second]))
+    panels = policy_pictures.split_choice_probs(
+        program, np.stack([first, second]), rnn.choice_panels(2)
+    )
     act = _by_name(panels)["rnn_activation"]
     np.testing.assert_allclose(act.matrix, [[0.5, 0.5, 0, 0], [0.5, 0, 0, 0.5]])
 
@@ -137,33 +143,32 @@ def test_samples_are_averaged():
 def test_wrong_length_names_both_numbers():
     program = micro.decision_program(2)  # 2 cells x (2 + 5 + 2 + 5 + 3 + 5 + 3 + 5) = 60
     with pytest.raises(ValueError, match=r"59\b.*\b60\b"):
-        policy_pictures.split_choice_probs("micro", program, np.zeros(59), op_names=micro.OPS)
+        policy_pictures.split_choice_probs(program, np.zeros(59), micro.choice_panels(2))
 
 
 def test_other_mistakes_are_value_errors():
     program = micro.decision_program(2)
     probs = np.zeros(60)
-    with pytest.raises(ValueError, match="space="):
-        policy_pictures.split_choice_probs("cnn", program, probs, op_names=micro.OPS)
-    with pytest.raises(ValueError, match="rnn.decision_program"):  # right length, wrong space
-        policy_pictures.split_choice_probs("rnn", program, probs, op_names=micro.OPS)
-    with pytest.raises(ValueError, match="op_names has 3 names"):
-        policy_pictures.split_choice_probs("micro", program, probs, op_names=micro.OPS[:3])
-    restricted = macro.decision_program(3, 4)  # default names are all 6 macro ops
+    with pytest.raises(ValueError, match="panels of the space and size"):  # another size
+        policy_pictures.split_choice_probs(program, probs, micro.choice_panels(3))
+    with pytest.raises(ValueError, match="panels of the space and size"):  # another space
+        policy_pictures.split_choice_probs(program, probs, rnn.choice_panels(5))
+    with pytest.raises(ValueError, match="normal_ops: decision 1 has 5 options .* 3 columns"):
+        policy_pictures.split_choice_probs(program, probs, micro.choice_panels(2, micro.OPS[:3]))
+    program = macro.decision_program(3)  # all 6 ops, panels of a 4-op restriction
     with pytest.raises(ValueError, match="parse_ops"):
-        policy_pictures.split_choice_probs("macro", restricted, np.zeros(15), op_names=None)
+        policy_pictures.split_choice_probs(
+            program, np.zeros(21), macro.choice_panels(3, macro.OPS[:4])
+        )
 
 
 @pytest.mark.parametrize("space", ["micro", "macro", "rnn"])
 def test_heatmaps_decode_and_histograms_are_tag_safe(space):
-    program = {
-        "micro": micro.decision_program(2),
-        "macro": macro.decision_program(4),
-        "rnn": rnn.decision_program(3),
-    }[space]
-    width = sum(policy_pictures._width(step) for step in program)
+    module, size = {"micro": (micro, 2), "macro": (macro, 4), "rnn": (rnn, 3)}[space]
+    program = module.decision_program(size)
+    width = sum(decisions.num_outcomes(step) for step in program)
     probs = np.random.default_rng(0).random(width)
-    for panel in policy_pictures.split_choice_probs(space, program, probs):
+    for panel in policy_pictures.split_choice_probs(program, probs, module.choice_panels(size)):
         png = policy_pictures.heatmap_png(panel, title=f"{space} step 7")
         assert png.startswith(PNG_SIGNATURE)
         image = policy_pictures.heatmap_tensor(panel, title=f"{space} step 7")
@@ -182,9 +187,9 @@ def test_heatmaps_decode_and_histograms_are_tag_safe(space):
 
 def test_large_panel_draws_without_annotations():
     program = macro.decision_program(24, 4)
-    width = sum(policy_pictures._width(step) for step in program)
+    width = sum(decisions.num_outcomes(step) for step in program)
     panels = policy_pictures.split_choice_probs(
-        "macro", program, np.full(width, 0.25), op_names=macro.OPS[:4]
+        program, np.full(width, 0.25), macro.choice_panels(24, macro.OPS[:4])
     )
     skips = _by_name(panels)["macro_skips"]
     assert skips.matrix.shape == (23, 23)

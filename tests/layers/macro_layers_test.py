@@ -22,7 +22,7 @@ def _inputs(num, seed=0):
 
 def _materialized(layer: SharedMacroLayer, inputs):
     layer.materializing = True
-    layer(inputs, tf.constant(0), tf.zeros([layer.layer - 1], tf.int32), training=True)
+    layer(inputs, tf.constant(0), tf.zeros([macro.num_skips(layer.layer)], tf.int32), training=True)
     layer.materializing = False
     return layer
 

@@ -155,7 +155,7 @@ def test_brackets_are_balanced_and_nest(default_corpora):
 def test_number_agreement_is_marked():
     """Singular and plural forms are distinct words that follow the grammar's number."""
     vocab = set(embedded_text.vocabulary())
-    lexicon = embedded_text._lexicon()
+    lexicon = embedded_text.lexicon()
     for key, slot in lexicon.slots.items():
         for ids in [*slot.topic_ids, slot.shared_ids]:
             for i in ids:
@@ -167,7 +167,7 @@ def test_number_agreement_is_marked():
 
 
 def test_lexical_probabilities_are_normalised():
-    lexicon = embedded_text._lexicon()
+    lexicon = embedded_text.lexicon()
     for slot in lexicon.slots.values():
         members = [i for ids in slot.topic_ids for i in ids] + list(slot.shared_ids)
         for topic in range(embedded_text.NUM_TOPICS):

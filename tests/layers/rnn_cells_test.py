@@ -105,6 +105,9 @@ def test_output_mask_and_activation_select():
     np.testing.assert_allclose(
         rnn_output_mask(tokens, 4, "all_but_first").numpy(), [0, 1 / 3, 1 / 3, 1 / 3], rtol=1e-6
     )
+    for arc in (rnn.sample_random_arc(NODES, np.random.default_rng(seed)) for seed in range(8)):
+        mask = rnn_output_mask(tf.constant(arc.to_tokens()), NODES, "loose_ends").numpy()
+        assert tuple(np.flatnonzero(mask) + 1) == arc.loose_ends()
     x = tf.constant([[-1.0, 0.5]])
     for index, name in enumerate(rnn.ACTIVATIONS):
         expected = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0)}.get(name)

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from enas_tf.runtime import strategy as strategy_lib
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT_S = 120  # generous: importing TensorFlow takes a few seconds on a loaded 2-core CPU
 
 _CREATE = """

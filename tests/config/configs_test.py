@@ -8,7 +8,7 @@ from ml_collections import config_flags  # noqa: F401  (ensures the dependency i
 
 from enas_tf import config as config_lib
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _load(name, arg=None):

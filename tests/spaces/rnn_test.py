@@ -12,6 +12,7 @@ import tensorflow as tf
 from enas_tf.errors import ArcError, ArcFileError
 from enas_tf.policy.controller import Controller
 from enas_tf.spaces import arc_io, decisions, rnn
+from enas_tf.spaces.rnn import layout
 
 # google-research enas_lm README (`--fixed_arc`), as quoted in ENAS_FACTS.md.
 ENAS_LM = "0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2"
@@ -217,6 +218,52 @@ def test_decision_program_emits_to_tokens(num_nodes):
             decisions.AnchorStep(),
         )
     assert len(program) == 3 * num_nodes - 1
+
+
+@pytest.mark.parametrize("num_nodes", [1, 2, 5])
+def test_layout_positions_are_the_tokens_of_each_field(num_nodes):
+    positions = [layout.activation_position(node) for node in range(1, num_nodes + 1)]
+    positions += [layout.prev_position(node) for node in range(2, num_nodes + 1)]
+    assert sorted(positions) == list(range(rnn.num_tokens(num_nodes)))  # each token once
+    assert layout.num_nodes_for_length(rnn.num_tokens(num_nodes)) == num_nodes
+    for arc in _random_arcs(num_nodes, 10, seed=num_nodes):
+        tokens = arc.to_tokens()
+        for number, node in enumerate(arc.nodes, start=1):
+            activation = tokens[rnn.activation_position(number)]
+            assert rnn.ACTIVATIONS[activation] == node.activation
+            if number > 1:
+                assert tokens[rnn.prev_position(number)] == node.prev - 1
+    assert rnn.activation_position(1) == 0 and rnn.activation_position(4) == 6
+    assert rnn.prev_position(2) == 1 and rnn.prev_position(4) == 5
+    with pytest.raises(ValueError, match="only nodes after node 1 have a prev token"):
+        rnn.prev_position(1)
+    assert layout.num_nodes_for_length(0) is None and layout.num_nodes_for_length(4) is None
+
+
+@pytest.mark.parametrize("num_nodes", [1, 2, 5])
+def test_choice_panels_name_the_decisions_of_the_program(num_nodes):
+    panels = rnn.choice_panels(num_nodes)
+    steps = decisions.decision_steps(rnn.decision_program(num_nodes))
+    assert len(steps) == rnn.num_tokens(num_nodes)  # one token per decision
+    names = [panel.name for panel in panels]
+    assert names == (["rnn_prev"] if num_nodes >= 2 else []) + ["rnn_activation"]
+    activation = panels[-1]
+    assert activation.decisions == tuple(range(0, 2 * num_nodes - 1, 2))
+    assert activation.row_labels == tuple(f"node {n}" for n in range(1, num_nodes + 1))
+    assert activation.col_labels == rnn.ACTIVATIONS
+    assert (activation.row_title, activation.col_title) == ("node", "activation")
+    assert activation.categorical
+    assert all(steps[d] == decisions.OpChoice(4, group="activation") for d in activation.decisions)
+    if num_nodes >= 2:
+        prev = panels[0]
+        assert prev.decisions == tuple(range(1, 2 * num_nodes - 1, 2))
+        assert prev.row_labels == tuple(f"node {n}" for n in range(2, num_nodes + 1))
+        assert prev.col_labels == tuple(str(n) for n in range(1, num_nodes))
+        assert (prev.row_title, prev.col_title) == ("node", "previous node")
+        for node, d in zip(range(2, num_nodes + 1), prev.decisions, strict=True):
+            assert steps[d] == decisions.IndexChoice(node - 1)
+    names = ("a", "b", "c", "d")
+    assert rnn.choice_panels(num_nodes, names)[-1].col_labels == names
 
 
 def test_uniform_program_walk_reproduces_sample_random_arc():
