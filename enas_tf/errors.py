@@ -49,6 +49,14 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that does not belong to the model being restored."""
 
 
+class DamagedCheckpointError(CheckpointError):
+    """A checkpoint whose files cannot be read (truncated, corrupted, partly deleted).
+
+    Unlike a checkpoint of another model, an older checkpoint beside it may still be intact:
+    `enas_tf.runtime.replicas.CheckpointManager.restore_latest` falls back to it.
+    """
+
+
 class StrategyError(UserError, RuntimeError):
     """A TPU or cluster that cannot be reached or used as given."""
 

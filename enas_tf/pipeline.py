@@ -15,7 +15,7 @@ from absl import logging
 
 from enas_tf import config as config_lib
 from enas_tf.errors import WorkdirError
-from enas_tf.runtime import files, replicas
+from enas_tf.runtime import files, replicas, seeds, workdir_lock
 from enas_tf.runtime import precision as precision_lib
 from enas_tf.runtime import strategy as strategy_lib
 from enas_tf.spaces import arc_io, registry
@@ -58,7 +58,11 @@ def _resolve_arc(config):
     if not config.arc:
         return None
     arc = arc_io.load_arc(config.arc)
-    registry.of(config).check_arc(arc)
+    space = registry.of(config)
+    space.check_arc(arc)
+    note = space.arc_size_note(arc)
+    if note:
+        logging.warning("config.arc=%s: %s", config.arc, note)
     return arc
 
 
@@ -79,50 +83,107 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
     precision = precision_lib.set_precision(config.precision, strategy)
     chief = replicas.is_chief(strategy)
-    arc_path = os.path.join(workdir, "arc.json")
-    # Decided before anything is written, so every worker of a cluster decides the same.
-    derive_needed = mode == "derive" or (mode == "all" and not os.path.exists(arc_path))
-    if chief:
-        os.makedirs(workdir, exist_ok=True)
-        files.write_json_atomic(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
-    logging.info(
-        "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
-        workdir,
-        mode,
-        task.description,
-        strategy.num_replicas_in_sync,
-        "chief" if chief else "worker",
-        jit,
-        precision,
-    )
-    outputs = {}
-    if fixed_arc is None and mode in ("all", "search", "derive"):
-        from enas_tf.derive import derive
-        from enas_tf.search import Search
-
-        search = Search(config, workdir, strategy, task, jit["search"])
-        if mode in ("all", "search"):
+    lock = workdir_lock.WorkdirLock(workdir)
+    if chief:  # workers write no workdir files of their own (enas_tf.runtime.workdir_lock)
+        lock.acquire()
+    try:
+        finished = _finished_outputs(config, workdir, fixed_arc) if mode == "all" else None
+        if finished is not None:
             logging.info(
-                "search: %s space, %.3g architectures to choose from",
-                config.space,
-                registry.of(config).size(),
+                "nothing to do: %s has finished every stage (arc, retrain/result.json, "
+                "export/); delete a stage's outputs to redo it, or use another --workdir",
+                workdir,
             )
-            search.run()
-        elif not search.restore():
-            raise WorkdirError(
-                f"--mode=derive: no search checkpoint in {workdir}/search/ckpt; "
-                "run --mode=search first"
-            )
-        if derive_needed:
-            outputs["arc"] = derive(config, workdir, search)
-        elif mode == "all":
-            logging.info("derive: %s exists, keeping it", arc_path)
-    if mode in ("all", "retrain", "export"):
-        arc = fixed_arc or outputs.get("arc") or _load_derived_arc(arc_path, mode)
-        outputs.update(
-            _retrain_and_export(config, workdir, strategy, task, arc, jit["retrain"], mode)
+            return finished
+        if chief:
+            _write_config(config, workdir)
+        logging.info(
+            "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
+            workdir,
+            mode,
+            task.description,
+            strategy.num_replicas_in_sync,
+            "chief" if chief else "worker",
+            jit,
+            precision,
         )
-    return outputs
+        outputs = {}
+        if fixed_arc is None and mode in ("all", "search", "derive"):
+            outputs.update(_search_and_derive(config, workdir, strategy, task, jit["search"], mode))
+        if mode in ("all", "retrain", "export"):
+            arc_path = os.path.join(workdir, "arc.json")
+            arc = fixed_arc or outputs.get("arc") or _load_derived_arc(arc_path, mode)
+            outputs.update(
+                _retrain_and_export(config, workdir, strategy, task, arc, jit["retrain"], mode)
+            )
+        return outputs
+    finally:
+        lock.release()
+
+
+def _write_config(config, workdir: str) -> None:
+    """Writes config.json unless it already holds this config (a rerun rewrites nothing)."""
+    path = os.path.join(workdir, "config.json")
+    payload = json.loads(config.to_json())
+    if os.path.exists(path):
+        try:
+            if files.read_json(path) == payload:
+                return
+        except (OSError, json.JSONDecodeError):
+            pass  # unreadable: check_workdir_config refused it already, or it is rewritten
+    files.write_json_atomic(path, payload)
+
+
+def _search_and_derive(config, workdir, strategy, task, jit, mode) -> dict:
+    """Search (unless its derived arc.json exists and `mode` is "all") and derive."""
+    arc_path = os.path.join(workdir, "arc.json")
+    if mode == "all" and os.path.exists(arc_path):
+        # The search finished (derive only runs after it): its checkpoint is not needed.
+        logging.info("search and derive: %s exists, keeping it", arc_path)
+        return {}
+    from enas_tf.derive import derive
+    from enas_tf.search import Search
+
+    seeds.seed_stage(config, "search")
+    search = Search(config, workdir, strategy, task, jit)
+    if mode in ("all", "search"):
+        logging.info(
+            "search: %s space, %.3g architectures to choose from",
+            config.space,
+            registry.of(config).size(),
+        )
+        search.run()
+    elif not search.restore():
+        raise WorkdirError(
+            f"--mode=derive: no search checkpoint in {workdir}/search/ckpt; run --mode=search first"
+        )
+    if mode in ("all", "derive"):
+        return {"arc": derive(config, workdir, search)}
+    return {}
+
+
+def _finished_outputs(config, workdir: str, fixed_arc):
+    """What a finished run produced, read from its files, or None if a stage is left to do."""
+    from enas_tf.export import latest_version
+
+    arc_path = os.path.join(workdir, "arc.json")
+    result_path = os.path.join(workdir, "retrain", "result.json")
+    retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
+    export_root = os.path.join(workdir, "export")
+    version = latest_version(export_root)
+    done = [result_path, retrain_arc_path] + ([] if fixed_arc is not None else [arc_path])
+    if not version or not all(os.path.exists(path) for path in done):
+        return None
+    arc = fixed_arc if fixed_arc is not None else arc_io.load_arc(arc_path)
+    if arc_io.load_arc(retrain_arc_path) != arc:
+        return None  # _retrain_and_export refuses it with the full message
+    try:
+        result = files.read_json(result_path)
+    except (OSError, json.JSONDecodeError):
+        return None  # rewritten by retraining again
+    outputs = {"retrain": result, "export": os.path.join(export_root, str(version))}
+    outputs["nothing_to_do"] = True
+    return outputs if fixed_arc is not None else {**outputs, "arc": arc}
 
 
 def check_replica_batches(config, strategy) -> None:
@@ -162,19 +223,30 @@ def _retrain_and_export(config, workdir, strategy, task, arc, jit, mode):
             )
     elif replicas.is_chief(strategy):
         arc_io.save_arc(arc, retrain_arc_path)
+    seeds.seed_stage(config, "retrain")
     retrain = Retrain(config, workdir, strategy, task, arc, jit)
     outputs = {}
-    if mode in ("all", "retrain"):
+    finished = os.path.exists(retrain.result_path)
+    if mode in ("all", "retrain") and not finished:
         outputs["retrain"] = retrain.run()  # restores the newest checkpoint itself
-    elif not os.path.exists(retrain.result_path) or not retrain.restore_latest():
+    elif not finished:
         raise WorkdirError(
             f"--mode=export: no finished retraining in {workdir}/retrain; run --mode=retrain first"
         )
+    else:  # finished: its result stands, its checkpoint is needed only for an export
+        logging.info("retrain: %s exists, keeping it", retrain.result_path)
+        outputs["retrain"] = files.read_json(retrain.result_path)
     export_root = os.path.join(workdir, "export")
     version = latest_version(export_root)
     if mode == "all" and version and os.path.exists(os.path.join(export_root, str(version))):
         logging.info("export: %s/%d exists, keeping it", export_root, version)
         outputs["export"] = os.path.join(export_root, str(version))
-    elif mode in ("all", "export") and replicas.is_chief(strategy):
-        outputs["export"] = task.export(retrain.child, arc, export_root)
+    elif mode in ("all", "export"):
+        if finished and not retrain.restore_latest():
+            raise WorkdirError(
+                f"{workdir}/retrain has result.json but no checkpoint to export from; delete "
+                f"{workdir}/retrain to retrain, or use another --workdir"
+            )
+        if replicas.is_chief(strategy):
+            outputs["export"] = task.export(retrain.child, arc, export_root)
     return outputs

@@ -87,11 +87,7 @@ class Retrain:
 
     def restore_latest(self) -> bool:
         """Restores the newest checkpoint if there is one; returns whether there was."""
-        latest = self.manager.latest_checkpoint
-        if latest is None:
-            return False
-        self.manager.restore(latest, "retrain")
-        return True
+        return self.manager.restore_latest("retrain") is not None
 
     # Compiled steps ------------------------------------------------------------------------
     def _train_replica_step(self, batch):
@@ -150,17 +146,25 @@ class Retrain:
 
     def run(self) -> dict:
         """Trains to `retrain.epochs`, evaluates on the test split, writes result.json."""
-        if self.restore_latest():
+        restored = self.manager.restore_latest("retrain")
+        if restored:
             logging.info(
-                "retrain: resumed from %s (epoch %d)",
-                self.manager.latest_checkpoint,
+                "retrain: resumed from %s (epoch %d, step %d)",
+                restored,
                 int(self.epoch.numpy()),
+                int(self.step.numpy()),
             )
         rt, metric = self.config.retrain, self.task.metric
         params = count_params(self.child)
         logging.info("retrain: %d trainable parameters", params)
         clock = (time.time(), int(self.step.numpy()))
-        loop = PhaseLoop(self.config, self.steps_per_epoch, self._save)
+        loop = PhaseLoop(
+            self.config,
+            self.steps_per_epoch,
+            self._save,
+            where=lambda: f"retrain epoch {int(self.epoch) + 1} step {int(self.step)}",
+            strategy=self.strategy,
+        )
         valid_score = None
         while int(self.epoch.numpy()) < rt.epochs:
             epoch = int(self.epoch.numpy())

@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -72,6 +73,12 @@ _WORKDIR = flags.DEFINE_string(
     "Default: runs/<config file name>. Rerunning on the same workdir resumes.",
 )
 _TPU = flags.DEFINE_string("tpu", "", "TPU name, grpc://address, or 'local' on a TPU VM.")
+_VERBOSE = flags.DEFINE_bool(
+    "verbose",
+    False,
+    "Show TensorFlow's C++ start-up and runtime log lines (hidden by default; "
+    "TF_CPP_MIN_LOG_LEVEL, if set, decides instead).",
+)
 _MODE = flags.DEFINE_enum(
     "mode",
     "all",
@@ -89,25 +96,73 @@ def default_workdir(config_path: str) -> str:
     return os.path.join("runs", name)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    # TensorFlow's C++ INFO/WARNING lines (CUDA probing; a harmless type-inference dump on the
-    # lowered switch_case merges) would bury the progress lines. Errors still print; set
-    # TF_CPP_MIN_LOG_LEVEL=0 to see everything.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # These import TensorFlow: after flag parsing, so --help is fast.
-    from enas_tf import pipeline
-    from enas_tf.errors import UserError
+def _config_load_error(error: BaseException, path: str) -> str:
+    """One line for a config file that could not be loaded (missing, syntax error, raised)."""
+    causes, seen = [], error
+    while seen is not None and seen not in causes:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    syntax = next((c for c in causes if isinstance(c, SyntaxError)), None)
+    if syntax is not None:
+        return f"--config={path}: syntax error at line {syntax.lineno}: {syntax.msg}"
+    if not os.path.exists(path.partition(":")[0]):
+        return (
+            f"--config={path}: no such file; pass a config file such as configs/tiny.py "
+            "(the configs are in configs/)"
+        )
+    raised = next((c for c in reversed(causes) if not isinstance(c, OSError)), causes[-1])
+    return (
+        f"--config={path}: loading it failed with {type(raised).__name__}: {raised}; it must "
+        "define get_config() returning an ml_collections.ConfigDict (see configs/tiny.py)"
+    )
 
-    workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
-    logging.info("workdir: %s", workdir)
+
+def _load_config():
+    """The parsed config, or `ConfigError` for a file that could not be loaded.
+
+    ml_collections defers a failed load until the config is first used, as a chained OSError;
+    this asks once, here, so the user gets one line instead of a traceback.
+    """
+    from enas_tf.errors import ConfigError
+
+    config = _CONFIG.value
     try:
-        outputs = pipeline.run(_CONFIG.value, workdir, tpu=_TPU.value, mode=_MODE.value)
-    except UserError as error:  # Bad input: say what and how to fix, no traceback.
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        config.get("space")
+    except Exception as error:  # whatever the config file raised, chained by ml_collections
+        path = flags.FLAGS["config"].config_filename
+        raise ConfigError(_config_load_error(error, path)) from None
+    return config
+
+
+_HIDE_NATIVE_LOGS = False  # set by `run` from --verbose and TF_CPP_MIN_LOG_LEVEL
+
+
+@contextlib.contextmanager
+def _native_stderr_hidden(hide: bool):
+    """Sends file descriptor 2 to /dev/null for the block (C++ lines that ignore log levels).
+
+    Importing TensorFlow prints CUDA-probing lines through absl's C++ logging before it reads
+    TF_CPP_MIN_LOG_LEVEL; only the file descriptor can hide them. Exceptions still print:
+    the descriptor is restored before they reach the top level.
+    """
+    if not hide:
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _print_outputs(outputs: dict, workdir: str) -> None:
+    if outputs.get("nothing_to_do"):
+        print(f"nothing to do: {workdir} has finished every stage")
     if "export" in outputs:
         print(f"exported SavedModel: {outputs['export']}")
     if "retrain" in outputs:
@@ -118,7 +173,42 @@ def main(argv):
             print(f"test accuracy: {result['test_accuracy']:.4f}")
     if "arc" in outputs:
         print(f"derived arc: {os.path.join(workdir, 'arc.json')}")
-    if _MODE.value in ("all", "search", "derive") and not _CONFIG.value.arc:
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from enas_tf import config as config_lib
+    from enas_tf.errors import UserError
+    from enas_tf.runtime import interrupts
+
+    # Ctrl-C and SIGTERM from here on: a checkpoint at the next step boundary, then one line.
+    interrupts.install()
+    workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
+    try:
+        config = _load_config()
+        config_lib.validate(config)  # before TensorFlow is imported: bad values fail at once
+        with _native_stderr_hidden(_HIDE_NATIVE_LOGS):
+            import tensorflow  # noqa: F401  (its start-up lines: see _native_stderr_hidden)
+        from enas_tf import pipeline
+
+        outputs = pipeline.run(config, workdir, tpu=_TPU.value, mode=_MODE.value)
+    except UserError as error:  # Bad input: say what and how to fix in one line, no traceback.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except interrupts.Interrupted as stop:
+        logging.warning("%s", stop)
+        print(stop, file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C
+        print(
+            "stopped at once (second Ctrl-C); the last checkpoint is kept: rerun the same "
+            "command to resume from it",
+            file=sys.stderr,
+        )
+        return 130
+    _print_outputs(outputs, workdir)
+    if _MODE.value in ("all", "search", "derive") and not config.arc:
         from enas_tf.search import reports as search_reports
 
         for line in search_reports.final_evidence(workdir):
@@ -126,11 +216,19 @@ def main(argv):
     return 0
 
 
+def _config_argument(argv) -> str:
+    """The --config value of a command line (the default when it has none)."""
+    values = [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+    return values[-1] if values else default_config_path()
+
+
 def _parse_flags(argv):
     try:
         return app.parse_flags_with_usage(argv)
     except (KeyError, AttributeError) as error:  # An unknown key in a --config.KEY=V override.
         sys.exit(_bad_override_message(error, argv))
+    except Exception as error:  # The config file itself failed while the flags were parsed.
+        sys.exit("error: " + _config_load_error(error, _config_argument(argv)))
 
 
 def run():
@@ -139,8 +237,17 @@ def run():
         # absl's --help shows the main module's docstring and the flags it defines; a console
         # script's main module is pip's wrapper, so lend it ours.
         sys.modules["__main__"].__doc__ = __doc__
-        for name in ("config", "workdir", "tpu", "mode"):
+        for name in ("config", "workdir", "tpu", "mode", "verbose"):
             flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+    # TensorFlow's C++ lines (CUDA probing on machines without a GPU, which reads like a
+    # failure; a harmless type-inference dump on the lowered switch_case merges) would come
+    # before the CLI's own first line and bury the progress lines. Decided before flags are
+    # parsed, since TensorFlow reads it when first imported.
+    global _HIDE_NATIVE_LOGS
+    verbose = any(arg in ("--verbose", "--verbose=true", "--verbose=1") for arg in sys.argv)
+    _HIDE_NATIVE_LOGS = not verbose and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    if _HIDE_NATIVE_LOGS:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     logging.set_verbosity(logging.INFO)
     app.run(main, flags_parser=_parse_flags)
 

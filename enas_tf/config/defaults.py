@@ -62,6 +62,10 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.space = "micro"
     c.seed = 0
+    # The seed fixes the sampled arcs, data order and initial weights; on CPU that makes a
+    # rerun identical. True also asks TensorFlow for deterministic kernels (GPU: cuDNN), at a
+    # cost in speed (README, "Reproducibility").
+    c.deterministic = False
     # XLA per phase: auto = on for TPU only (where it is required); it is often slower on CPU.
     c.jit_compile = ml_collections.ConfigDict(dict(search="auto", retrain="auto"))
     # auto = mixed_bfloat16 on TPU (controller and REINFORCE math stay float32), else float32.

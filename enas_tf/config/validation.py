@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from enas_tf.config.limits import check_numbers
 from enas_tf.errors import ConfigError, require
 from enas_tf.spaces import registry
 
@@ -49,6 +50,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       ConfigError: naming the first bad key, its value and the allowed range.
     """
     require(config.space in SPACES, "space", config.space, f"must be one of {SPACES}")
+    check_numbers(config)
     for phase in ("search", "retrain"):
         require(
             str(config.jit_compile[phase]).lower() in JIT_CHOICES,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from enas_tf.errors import CheckpointError
+from enas_tf.errors import CheckpointError, DamagedCheckpointError
 
 LAYOUT = 2  # 1 (unmarked): weights as ordered lists; 2: weights keyed by variable path.
 
@@ -65,8 +65,12 @@ class KeyedCheckpoint:
         """
         check_compatible(path, what, self.weights)
         try:
-            self.checkpoint.restore(path).assert_consumed()
-        except (AssertionError, ValueError, tf.errors.OpError) as error:
+            status = self.checkpoint.restore(path)
+        except (tf.errors.OpError, IndexError, OSError) as error:  # unreadable files
+            raise DamagedCheckpointError(_damage(path, error)) from error
+        try:
+            status.assert_consumed()
+        except (AssertionError, ValueError) as error:
             raise CheckpointError(
                 f"cannot restore the {what} checkpoint {path}: {error}"
             ) from error
@@ -78,16 +82,19 @@ def _saved_children(path: str) -> dict[str, set[str]]:
         reader = tf.train.load_checkpoint(path)
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
-    except (tf.errors.OpError, ValueError) as error:
-        raise CheckpointError(
-            f"cannot read the checkpoint {path}: {error}. Delete that checkpoint (the previous "
-            "one in the same directory is then used) or start a new --workdir"
-        ) from error
+    except (tf.errors.OpError, ValueError, IndexError, OSError) as error:  # unreadable files
+        raise DamagedCheckpointError(_damage(path, error)) from error
     nodes = graph.nodes
     return {
         child.local_name: {grandchild.local_name for grandchild in nodes[child.node_id].children}
         for child in nodes[0].children
     }
+
+
+def _damage(path: str, error: BaseException) -> str:
+    """Which files of the checkpoint at `path` could not be read, and why (one line)."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{path}.index / {path}.data-* cannot be read ({reason})"
 
 
 def _sample(names) -> str:

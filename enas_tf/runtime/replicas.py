@@ -20,8 +20,9 @@ import os
 import shutil
 
 import tensorflow as tf
+from absl import logging
 
-from enas_tf.errors import ConfigError
+from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError
 
 
 def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
@@ -139,7 +140,8 @@ class CheckpointManager:
         keyed_checkpoint: a `checkpoints.KeyedCheckpoint`.
         directory: the chief's checkpoint directory.
         strategy: the `tf.distribute` strategy (who is chief).
-        max_to_keep: as `tf.train.CheckpointManager`'s.
+        max_to_keep: as `tf.train.CheckpointManager`'s; at least 2, so that a damaged newest
+          checkpoint has an older one to fall back to.
         """
         self.keyed, self.directory = keyed_checkpoint, directory
         self.checkpoint = keyed_checkpoint.checkpoint
@@ -149,8 +151,10 @@ class CheckpointManager:
         else:
             _, task_id = _task(strategy)
             self._save_dir = os.path.join(directory, f"_worker{task_id}_scratch")
-        self._max_to_keep = max_to_keep
-        self._manager = tf.train.CheckpointManager(self.checkpoint, self._save_dir, max_to_keep)
+        self._max_to_keep = max(max_to_keep, 2)
+        self._manager = tf.train.CheckpointManager(
+            self.checkpoint, self._save_dir, self._max_to_keep
+        )
 
     @property
     def latest_checkpoint(self):
@@ -159,6 +163,53 @@ class CheckpointManager:
     def restore(self, path: str, what: str) -> None:
         """Restores `path` after checking it holds this model's variables (`checkpoints`)."""
         self.keyed.restore(path, what)
+
+    def checkpoint_paths(self) -> list[str]:
+        """The chief's checkpoints, newest first (read from the files, not the state file)."""
+        numbered = []
+        for name in (
+            tf.io.gfile.listdir(self.directory) if tf.io.gfile.isdir(self.directory) else []
+        ):
+            stem, _, number = name.removesuffix(".index").rpartition("-")
+            if name.endswith(".index") and stem and number.isdigit():
+                numbered.append((int(number), os.path.join(self.directory, f"{stem}-{number}")))
+        return [path for _, path in sorted(numbered, reverse=True)]
+
+    def restore_latest(self, what: str) -> str | None:
+        """Restores the newest intact checkpoint; returns its path (None: there is none).
+
+        A checkpoint whose files cannot be read is skipped with a warning that names it, and
+        the next older one is tried (`max_to_keep` >= 2 keeps one). A checkpoint of another
+        model is refused at once: an older one would not match either.
+
+        Raises:
+          CheckpointError: every checkpoint is damaged (the message says what to delete to
+            redo the phase), or they belong to another model.
+        """
+        paths = self.checkpoint_paths()
+        damaged = []
+        for path in paths:
+            try:
+                self.restore(path, what)
+            except DamagedCheckpointError as error:
+                logging.warning("the %s checkpoint %s is damaged: %s", what, path, error)
+                damaged.append(os.path.basename(path))
+                continue
+            if damaged:
+                logging.warning(
+                    "%s: restored %s, the newest intact checkpoint (damaged: %s)",
+                    what,
+                    path,
+                    ", ".join(damaged),
+                )
+            return path
+        if damaged:
+            phase_dir = os.path.dirname(self.directory.rstrip("/"))
+            raise CheckpointError(
+                f"every {what} checkpoint in {self.directory} is damaged ({', '.join(damaged)}); "
+                f"delete {phase_dir} to redo the {what} from its start, or use another --workdir"
+            )
+        return None
 
     def save(self, checkpoint_number: int) -> str:
         if self.chief:

@@ -71,10 +71,9 @@ class Search:
 
     def restore(self) -> bool:
         """Restores the latest checkpoint if any; returns whether one was found."""
-        latest = self.manager.latest_checkpoint
+        latest = self.manager.restore_latest("search")
         if latest is None:
             return False
-        self.manager.restore(latest, "search")
         logging.info(
             "search: resumed from %s (epoch %d, child step %d, controller step %d)",
             latest,
@@ -169,8 +168,15 @@ class Search:
                 clocks.child.take_rate(),
             )
 
-        loop = PhaseLoop(self.config, self.steps_per_epoch, self._save)
+        def where():
+            return f"search epoch {epoch + 1} child step {int(self.state.child_step)}"
+
+        loop = self._phase_loop(self.steps_per_epoch, where)
         return loop.run(done, train, on_log=log, max_steps=max_steps)
+
+    def _phase_loop(self, total: int, where) -> PhaseLoop:
+        """A phase's loop: this search's cadence, checkpoints and workers (`PhaseLoop`)."""
+        return PhaseLoop(self.config, total, self._save, where=where, strategy=self.strategy)
 
     def _log_child(self, metrics, step, epoch, total_steps, wall_start, child_rate):
         metrics = {k: float(v) for k, v in metrics.items()}
@@ -223,7 +229,10 @@ class Search:
                 {f"controller_update/{k}": v for k, v in values.items()},
             )
 
-        PhaseLoop(self.config, ctrl.train_steps, self._save).run(done, train, on_call=write_curves)
+        def where():
+            return f"search epoch {epoch + 1} controller step {int(state.controller_step)}"
+
+        self._phase_loop(ctrl.train_steps, where).run(done, train, on_call=write_curves)
         step = int(state.child_step.numpy())
         if stats is not None:
             logging.info(

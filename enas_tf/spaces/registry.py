@@ -37,6 +37,7 @@ class SearchSpace:
 
     name: ClassVar[str]
     arc_class: ClassVar[type]
+    size_key: ClassVar[str] = "num_nodes"  # the arc attribute and search.model key of its size
     _task: ClassVar[str]  # "module:Class" of the task this space is searched on
     # `search.controller` settings of the `learnable` preset (`config.apply_controller_preset`).
     learnable_controller: ClassVar[dict]
@@ -103,6 +104,22 @@ class SearchSpace:
                 f"config.space={self.name!r}: use a {self.name} arc, or the config of the "
                 f"arc's space (e.g. configs/cifar10_{other}.py)"
             )
+
+    def arc_size_note(self, arc) -> str | None:
+        """Why a given arc's size differs from the search's, or None if it does not.
+
+        An arc fixes its own size (nodes per cell, layers): it is retrained at that size,
+        whatever `config.search.model` says, which sizes the search only (README, "Workdirs,
+        reruns and interruptions"). The pipeline logs this note so that a mismatch is never silent.
+        """
+        ours, theirs = self.model[self.size_key], getattr(arc, self.size_key)
+        if ours == theirs:
+            return None
+        return (
+            f"the arc has {self.size_key}={theirs} but config.search.model.{self.size_key}="
+            f"{ours}: the arc is retrained at its own size ({self.size_key}={theirs}); "
+            "config.search.model sizes the search only"
+        )
 
     def picture_output_mode(self) -> str:
         """How `arc_pictures` draws the cell's output (`loose_ends` unless a space says)."""
@@ -180,6 +197,7 @@ class MacroSpace(SearchSpace):
     """A whole network: an op per layer and skip connections (paper 2.3)."""
 
     name, arc_class, _task = "macro", macro.MacroArc, "enas_tf.tasks.image:ImageTask"
+    size_key = "num_layers"
     learnable_controller = dict(learning_rate=3.5e-3, entropy_weight=1e-4)
 
     def check_config(self) -> None:

@@ -9,11 +9,17 @@ so the chunking and resume arithmetic is written once.
 
 Steps are counted within the phase (`done` of `total`): a phase resumed mid-way starts from the
 `done` its checkpoint implies, and the chunks keep the same boundaries as an uninterrupted run.
+
+Between two calls the loop also asks whether the run was told to stop (SIGINT, SIGTERM:
+`enas_tf.runtime.interrupts`); if so it saves a checkpoint and raises `Interrupted`, so a
+rerun resumes at exactly that step.
 """
 
 from __future__ import annotations
 
 from typing import Callable
+
+from enas_tf.runtime import interrupts
 
 
 def train_chunk(config, done: int, total: int) -> int:
@@ -67,14 +73,27 @@ class PhaseLoop:
       total: the phase's number of steps.
     """
 
-    def __init__(self, config, total: int, save: Callable[[], None]):
+    def __init__(
+        self,
+        config,
+        total: int,
+        save: Callable[[], None],
+        *,
+        where: Callable[[], str] = lambda: "a training phase",
+        strategy=None,
+    ):
         """Args:
         config: the run config (`steps_per_loop`, `log_every_steps`, `checkpoint_every_steps`).
         total: steps in the phase.
-        save: writes a checkpoint (called at mid-phase checkpoint points only; the caller saves
-          at the phase's end, where it also records that the phase is over).
+        save: writes a checkpoint (called at mid-phase checkpoint points and before stopping
+          for a signal; the caller saves at the phase's end, where it also records that the
+          phase is over).
+        where: the phase and step for the interrupted message, read after the save (e.g.
+          "search (epoch 2) child step 120": the numbers a resumed run logs).
+        strategy: the run's strategy, so that every worker stops at the same boundary.
         """
         self.config, self.total, self.save = config, total, save
+        self.where, self.strategy = where, strategy
 
     def run(
         self,
@@ -98,6 +117,7 @@ class PhaseLoop:
         """
         config, means, ran = self.config, RunningMeans(), 0
         while done < self.total:
+            self._stop_if_requested()
             chunk = train_chunk(config, done, self.total)
             if max_steps is not None:
                 chunk = min(chunk, max_steps - ran)
@@ -114,3 +134,10 @@ class PhaseLoop:
             if checkpoint_due(config, done, self.total):
                 self.save()
         return done
+
+    def _stop_if_requested(self) -> None:
+        """Saves and raises `Interrupted` if a signal asked the run to stop."""
+        signum = interrupts.requested(self.strategy)
+        if signum is not None:
+            self.save()
+            raise interrupts.Interrupted(self.where(), signum)

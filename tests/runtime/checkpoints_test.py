@@ -67,8 +67,17 @@ def test_an_unreadable_checkpoint_is_a_checkpoint_error(tmp_path):
     path = _keyed(_model()).checkpoint.save(str(tmp_path / "ckpt"))
     with open(path + ".index", "wb") as index:
         index.write(b"not an index")
-    with pytest.raises(checkpoints.CheckpointError, match="cannot read the checkpoint"):
+    with pytest.raises(checkpoints.DamagedCheckpointError, match=r"ckpt-1.index .*cannot be read"):
         _keyed(_model()).restore(path, "search")
+
+
+def test_a_truncated_data_file_is_a_damaged_checkpoint(tmp_path):
+    path = _keyed(_model()).checkpoint.save(str(tmp_path / "ckpt"))
+    (data,) = tmp_path.glob("ckpt-1.data-*")
+    with open(data, "r+b") as f:
+        f.truncate(100)  # what a full disk or a killed copy leaves
+    with pytest.raises(checkpoints.DamagedCheckpointError, match="cannot be read"):
+        _keyed(_model()).restore(path, "retrain")
 
 
 def test_two_variables_with_one_key_are_refused():

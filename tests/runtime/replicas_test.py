@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.errors import ConfigError
+from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError
 from enas_tf.runtime import checkpoints, replicas
 
 
@@ -127,3 +127,59 @@ def test_a_non_chief_saves_to_scratch_and_restores_from_the_chief(tmp_path):
     assert worker.latest_checkpoint.endswith("ckpt-7")  # the chief's, not its own
     worker.restore(worker.latest_checkpoint, "test")
     assert float(variable) == 3.0
+
+
+def _truncate(path_prefix):
+    (data,) = [
+        p
+        for p in os.listdir(os.path.dirname(path_prefix))
+        if p.startswith(os.path.basename(path_prefix) + ".data-")
+    ]
+    with open(os.path.join(os.path.dirname(path_prefix), data), "r+b") as f:
+        f.truncate(100)
+
+
+def test_restore_latest_falls_back_to_the_newest_intact_checkpoint(tmp_path, caplog):
+    directory = str(tmp_path / "search" / "ckpt")
+    variable = tf.Variable(1.0, name="v")
+    manager = replicas.CheckpointManager(
+        checkpoints.KeyedCheckpoint({"model": [variable]}), directory, tf.distribute.get_strategy()
+    )
+    assert manager.restore_latest("search") is None  # nothing saved yet
+    for number, value in ((3, 3.0), (7, 7.0), (12, 12.0)):
+        variable.assign(value)
+        manager.save(checkpoint_number=number)
+    assert [os.path.basename(p) for p in manager.checkpoint_paths()] == ["ckpt-12", "ckpt-7"]
+    _truncate(os.path.join(directory, "ckpt-12"))
+    variable.assign(0.0)
+    with caplog.at_level("WARNING"):
+        restored = manager.restore_latest("search")
+    assert restored.endswith("ckpt-7") and float(variable) == 7.0
+    assert "ckpt-12 is damaged" in caplog.text and "restored" in caplog.text
+
+    _truncate(os.path.join(directory, "ckpt-7"))
+    with pytest.raises(
+        CheckpointError,
+        match=r"every search checkpoint in .* is damaged \(ckpt-12, "
+        r"ckpt-7\); delete .*search to redo the search",
+    ):
+        manager.restore_latest("search")
+
+
+def test_restore_latest_refuses_another_model_without_trying_older_ones(tmp_path):
+    directory = str(tmp_path / "ckpt")
+    saver = replicas.CheckpointManager(
+        checkpoints.KeyedCheckpoint({"model": [tf.Variable(1.0, name="v")]}),
+        directory,
+        tf.distribute.get_strategy(),
+    )
+    saver.save(checkpoint_number=1)
+    saver.save(checkpoint_number=2)
+    other = replicas.CheckpointManager(
+        checkpoints.KeyedCheckpoint({"model": [tf.Variable(1.0, name="w")]}),
+        directory,
+        tf.distribute.get_strategy(),
+    )
+    with pytest.raises(CheckpointError, match="does not match this model") as info:
+        other.restore_latest("retrain")
+    assert not isinstance(info.value, DamagedCheckpointError)

@@ -55,3 +55,27 @@ def test_every_space_names_its_task_and_its_choices():
     assert tasks == {"micro": "ImageTask", "macro": "ImageTask", "rnn": "LmTask"}
     assert registry.of(tiny.get_config("space=rnn")).choice_names() == tuple(rnn.ACTIVATIONS)
     assert registry.of(tiny.get_config("space=micro")).choice_names() == tuple(micro.OPS)
+
+
+@pytest.mark.parametrize(
+    "space, published, key",
+    [("micro", "enas_micro_final", "num_nodes"), ("macro", "enas_macro_final", "num_layers")],
+)
+def test_an_arc_of_another_size_is_noted_not_refused(space, published, key):
+    config = tiny.get_config(f"space={space}")
+    arc = {"micro": micro, "macro": macro}[space].PUBLISHED[published]
+    searched = registry.of(config)
+    note = searched.arc_size_note(arc)
+    size = getattr(arc, key)
+    assert note.startswith(f"the arc has {key}={size} but config.search.model.{key}=")
+    assert f"retrained at its own size ({key}={size})" in note
+    with config.unlocked():
+        config.search.model[key] = size
+    assert registry.of(config).arc_size_note(arc) is None
+
+
+def test_search_space_sizes_are_the_spaces_counts():
+    config = tiny.get_config("space=rnn")
+    assert registry.of(config).size() == rnn.search_space_size(config.search.model.num_nodes)
+    config = tiny.get_config("space=micro")
+    assert registry.of(config).size() == micro.search_space_size(config.search.model.num_nodes)

@@ -1,9 +1,11 @@
 """Tests of the eager outer loop shared by the search's phases and retraining."""
 
+import signal
 import types
 
 import pytest
 
+from enas_tf.runtime import interrupts
 from enas_tf.training.phase_loop import PhaseLoop, RunningMeans, checkpoint_due, train_chunk
 
 
@@ -99,3 +101,34 @@ def test_max_steps_stops_mid_phase_and_reports_where():
     assert fake.chunks == [4, 2]
     assert loop.run(6, fake.train, max_steps=0) == 6
     assert fake.chunks == [4, 2]
+
+
+def test_a_signal_stops_the_phase_at_the_next_boundary_with_a_checkpoint(monkeypatch):
+    saves, calls = [], []
+    state = {"step": 40}
+
+    def train(n):
+        calls.append(n)
+        state["step"] += n
+        if len(calls) == 2:  # SIGTERM arrives during the second call
+            monkeypatch.setattr(interrupts, "_received", signal.SIGTERM)
+        return {"loss": 1.0}
+
+    loop = PhaseLoop(
+        _config(5, 100),
+        total=50,
+        save=lambda: saves.append(state["step"]),
+        where=lambda: f"retrain step {state['step']}",
+    )
+    with pytest.raises(interrupts.Interrupted) as info:
+        loop.run(0, train)
+    assert calls == [5, 5]  # the second call finished; no third one started
+    assert saves == [50]  # saved at the step it stopped at
+    assert str(info.value) == "interrupted at retrain step 50; rerun the same command to resume"
+    assert info.value.exit_code == 143
+
+
+def test_without_a_signal_the_loop_never_asks_to_stop(monkeypatch):
+    monkeypatch.setattr(interrupts, "_received", None)
+    loop = PhaseLoop(_config(5, 100), total=20, save=lambda: None)
+    assert loop.run(0, lambda n: {"loss": 0.0}) == 20

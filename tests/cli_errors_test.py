@@ -1,0 +1,241 @@
+"""The CLI as a new user meets it when things go wrong: bad input, busy or finished workdirs,
+signals, damaged checkpoints, and two runs of one seed.
+
+Every bad input must end with exit code 1, one `error:` line on stderr naming the key or file,
+no traceback, and the workdir byte for byte as it was. One finished tiny run (the 3-layer tiny
+macro search, the quickest to trace) is shared by the table of bad inputs, the rerun and the
+reproducibility check; the signal tests start their own searches.
+"""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One worker runs the whole module, so the finished run is built once.
+pytestmark = pytest.mark.xdist_group("cli_errors")
+
+_TINY = ["--config=configs/tiny.py:space=macro", "--config.search.model.num_layers=3"]
+# As a user runs it: without the test process's TF_CPP_MIN_LOG_LEVEL (tests/conftest.py).
+_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "enas_tf.train", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_ENV,
+    )
+
+
+def _snapshot(workdir) -> dict:
+    """{relative path: sha256} of every file under `workdir`."""
+    out = {}
+    for root, _, names in os.walk(workdir):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, workdir)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("cli") / "run")
+    result = _cli(*_TINY, f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "syntax.py").write_text("def get_config(:\n    pass\n")
+    (root / "raises.py").write_text("def get_config():\n    return undefined_name\n")
+    (root / "arc.json").write_text('{"space": "macro", "version": 1, "layers": "not layers"}')
+    return root
+
+
+# (what, extra flags, a pattern the one error line must contain)
+_CASES = [
+    ("config file missing", ["--config=configs/no_such.py"], r"configs/no_such\.py: no such file"),
+    ("config syntax error", ["--config={bad}/syntax.py"], r"syntax\.py: syntax error at line 1"),
+    (
+        "config raises",
+        ["--config={bad}/raises.py"],
+        r"raises\.py: loading it failed with NameError",
+    ),
+    ("nan", ["--config.search.optimizer.lr_max=nan"], r"search\.optimizer\.lr_max=nan: .*finite"),
+    ("inf", ["--config.retrain.optimizer.l2=inf"], r"retrain\.optimizer\.l2=inf: .*finite"),
+    ("huge int", ["--config.search.epochs=99999999999999999999"], r"search\.epochs="),
+    ("absurd epochs", ["--config.search.epochs=5000000"], r"search\.epochs=5000000: more epochs"),
+    ("unknown space", ["--config.space=cnn"], r"space='cnn'|space=cnn"),
+    ("unknown key", ["--config.search.nope=1"], r"--config\.search\.nope: the config has no key"),
+    ("zero layers", ["--config.search.model.num_layers=0"], r"search\.model\.num_layers"),
+    ("data path", ["--config.data.source=/no/such/cifar"], r"/no/such/cifar"),
+    ("arc path", ["--config.arc=/no/such/arc.json"], r"/no/such/arc\.json"),
+    ("arc malformed", ["--config.arc={bad}/arc.json"], r"arc\.json"),
+    ("arc of another space", ["--config.arc=enas_micro_final"], r"'micro' architecture"),
+    ("other seed", ["--config.seed=7"], r"different config\.seed"),
+]
+
+
+@pytest.mark.parametrize("what, flags, pattern", _CASES, ids=[c[0] for c in _CASES])
+def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
+    finished, bad_files, what, flags, pattern
+):
+    before = _snapshot(finished)
+    flags = [flag.format(bad=bad_files) for flag in flags]
+    config = [f for f in flags if f.startswith("--config=")] or _TINY[:1]
+    overrides = [f for f in flags if not f.startswith("--config=")]
+    if config == _TINY[:1]:
+        overrides = _TINY[1:] + overrides
+    result = _cli(*config, *overrides, f"--workdir={finished}")
+    assert result.returncode == 1, (what, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert _snapshot(finished) == before, what
+
+
+def test_a_finished_run_rerun_does_nothing_and_rewrites_nothing(finished):
+    before = _snapshot(finished)
+    result = _cli(*_TINY, f"--workdir={finished}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"nothing to do: {finished} has finished every stage" in result.stdout
+    after = _snapshot(finished)
+    before.pop(".lock"), after.pop(".lock")  # the lock file names the last run's process
+    assert after == before
+
+
+def test_the_first_output_is_the_cli_s_own(finished):
+    result = _cli(*_TINY, f"--workdir={finished}")
+    first = result.stderr.splitlines()[0]
+    assert "cuda" not in result.stderr.lower(), result.stderr[:2000]
+    assert "absl::InitializeLog" not in result.stderr
+    assert re.match(r"I\d{4} .* (pipeline|train)\.py:\d+\]", first), first
+
+
+def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished, tmp_path):
+    again = str(tmp_path / "again")
+    result = _cli(*_TINY, f"--workdir={again}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("arc.json", "candidates.json", os.path.join("retrain", "result.json")):
+        with open(os.path.join(finished, name)) as a, open(os.path.join(again, name)) as b:
+            assert json.load(a) == json.load(b), name
+
+
+# A search that runs long enough to be signalled mid-phase: 3 epochs of the 3-layer tiny macro
+# search with a checkpoint only at phase ends, so a stop that saved nothing would lose steps.
+_SEARCH = [*_TINY, "--mode=search", "--config.search.epochs=3", "--config.checkpoint_every_steps=0"]
+
+
+def _counters(workdir):
+    import tensorflow as tf
+
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
+    reader = tf.train.load_checkpoint(path)
+    return tuple(
+        int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+        for name in ("child_step", "controller_step", "epoch")
+    )
+
+
+def _start_and_wait_for(args, pattern, log_path):
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "enas_tf.train", *args], cwd=REPO, stderr=log, text=True, env=_ENV
+    )
+    deadline = time.time() + 240
+    while not re.search(pattern, open(log_path).read()):
+        assert process.poll() is None, open(log_path).read()[-3000:]
+        assert time.time() < deadline, f"no {pattern!r} within 240 s"
+        time.sleep(0.05)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(tmp_path, signum):
+    workdir = str(tmp_path / "run")
+    args = [*_SEARCH, f"--workdir={workdir}"]
+    log_path = str(tmp_path / "first.log")
+    process = _start_and_wait_for(args, r"search epoch 2/3 child step", log_path)
+    try:
+        if signum == signal.SIGTERM:  # while it runs, a second run on its workdir is refused
+            process.send_signal(signal.SIGSTOP)  # held mid-search, however fast it is
+            second = _cli(*args)
+            assert second.returncode == 1, second.stderr[-2000:]
+            assert f"is in use by another run (pid {process.pid} on " in second.stderr
+        process.send_signal(signum)
+        process.send_signal(signal.SIGCONT)
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    stderr = open(log_path).read()
+    assert process.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr[-2000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"interrupted at search epoch (\d+) (child|controller) step (\d+); rerun the same "
+        r"command to resume",
+        last,
+    )
+    assert match, last
+    child, controller, _ = _counters(workdir)
+    assert int(match.group(3)) == (child if match.group(2) == "child" else controller)
+
+    rerun = _cli(*args)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"child step {child}, controller step {controller})" in rerun.stderr
+    import configs.tiny as tiny
+
+    config = tiny.get_config("space=macro")
+    child_steps = (config.data.embedded.num_train - config.data.num_valid) // (
+        config.search.batch_size
+    )
+    assert _counters(workdir) == (3 * child_steps, 3 * config.search.controller.train_steps, 3)
+
+
+def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):
+    workdir = str(tmp_path / "run")
+    args = [*_TINY, "--mode=search", "--config.search.epochs=2", f"--workdir={workdir}"]
+    assert _cli(*args).returncode == 0
+    ckpt = os.path.join(workdir, "search", "ckpt")
+    datas = sorted(
+        (name for name in os.listdir(ckpt) if ".data-" in name),
+        key=lambda name: int(name.split("-")[1].split(".")[0]),
+    )
+    assert len(datas) == 2  # the newest and one to fall back to
+    with open(os.path.join(ckpt, datas[-1]), "r+b") as f:
+        f.truncate(100)
+    derive = _cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
+    assert derive.returncode == 0, derive.stderr[-3000:]
+    newest, older = (name.split(".")[0] for name in (datas[-1], datas[0]))
+    assert f"{newest} is damaged" in derive.stderr
+    assert f"restored {os.path.join(ckpt, older)}, the newest intact checkpoint" in derive.stderr
+
+    with open(os.path.join(ckpt, datas[0]), "r+b") as f:
+        f.truncate(100)
+    before = _snapshot(workdir)
+    again = _cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    errors = [line for line in again.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: every search checkpoint in {ckpt} is damaged ({newest}, {older}); delete "
+        f"{os.path.join(workdir, 'search')} to redo the search from its start, or use another "
+        "--workdir"
+    ]
+    after = _snapshot(workdir)
+    before.pop(".lock"), after.pop(".lock")
+    assert after == before
