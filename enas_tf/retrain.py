@@ -67,6 +67,7 @@ class Retrain:
         # fixed by `retrain/arc.json`. Only the chief writes (`enas_tf.runtime.replicas`).
         checkpoint = checkpoints.KeyedCheckpoint(
             {"child": self.child.weights, "optimizer": self.optimizer.variables},
+            random_states=checkpoints.random_states_of(self.child),
             step=self.step,
             epoch=self.epoch,
         )

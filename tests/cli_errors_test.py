@@ -205,6 +205,12 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(tmp_pat
         config.search.batch_size
     )
     assert _counters(workdir) == (3 * child_steps, 3 * config.search.controller.train_steps, 3)
+    if signum == signal.SIGTERM:  # and it searched exactly as a run that was never stopped
+        straight = str(tmp_path / "straight")
+        assert _cli(*_SEARCH, f"--workdir={straight}").returncode == 0
+        with open(os.path.join(workdir, "search", "checks.json")) as a:
+            with open(os.path.join(straight, "search", "checks.json")) as b:
+                assert json.load(a) == json.load(b)
 
 
 def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):

@@ -9,11 +9,17 @@ with the names that differ, and a checkpoint of the old layout is refused with w
 
 Every checkpoint also holds `layout` (an int64 variable, `LAYOUT`), so a later change of the
 layout can be recognised the same way.
+
+Random states are saved too (`random_states`: the Keras seed generators of dropout and
+drop-path, which `model.weights` leaves out), so a resumed run draws the masks an
+uninterrupted one would. They are optional on restore: a checkpoint written before they were
+saved still resumes, with a log line saying that those masks start over.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+from absl import logging
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from enas_tf.errors import CheckpointError, DamagedCheckpointError
@@ -48,13 +54,21 @@ class KeyedCheckpoint:
     Args:
       weights: {item name: variables}, e.g. {"supernet": model.weights}; each item is saved
         keyed by variable path and checked by name before a restore.
+      random_states: variables of random number generators (`random_states_of(model)`),
+        saved keyed by path and restored when the checkpoint has them.
       **others: other trackables (counters, generators), saved as `tf.train.Checkpoint` does.
     """
 
-    def __init__(self, weights: dict, **others):
+    def __init__(self, weights: dict, *, random_states=(), **others):
         self.weights = {name: keyed(variables, name) for name, variables in weights.items()}
         marker = tf.Variable(LAYOUT, dtype=tf.int64, trainable=False, name="checkpoint_layout")
-        self.checkpoint = tf.train.Checkpoint(layout=marker, **self.weights, **others)
+        self._required = dict(layout=marker, **self.weights, **others)
+        # By position: Keras names seed generators per process (`seed_generator_3`), but the
+        # order of a model's variables is fixed by its structure.
+        self.random_states = {f"{i:04d}": v for i, v in enumerate(random_states)}
+        self.checkpoint = tf.train.Checkpoint(
+            **self._required, **({"random_states": self.random_states} if random_states else {})
+        )
 
     def restore(self, path: str, what: str) -> None:
         """Checks `path` (see `check_compatible`), then restores every value from it.
@@ -64,8 +78,18 @@ class KeyedCheckpoint:
           what: e.g. "search" or "retrain", for error messages.
         """
         check_compatible(path, what, self.weights)
+        checkpoint = self.checkpoint
+        saved = _saved_children(path).get("random_states", set())
+        if self.random_states and saved != set(self.random_states):
+            logging.info(
+                "%s: %s holds no random states of this model (written by an earlier "
+                "version): dropout masks start over",
+                what,
+                path,
+            )
+            checkpoint = tf.train.Checkpoint(**self._required)
         try:
-            status = self.checkpoint.restore(path)
+            status = checkpoint.restore(path)
         except (tf.errors.OpError, IndexError, OSError) as error:  # unreadable files
             raise DamagedCheckpointError(_damage(path, error)) from error
         try:
@@ -74,6 +98,12 @@ class KeyedCheckpoint:
             raise CheckpointError(
                 f"cannot restore the {what} checkpoint {path}: {error}"
             ) from error
+
+
+def random_states_of(*models) -> list:
+    """The variables of `models` that are not weights: Keras seed generators' states."""
+    weights = {id(v) for model in models for v in model.weights}
+    return [v for model in models for v in model.variables if id(v) not in weights]
 
 
 def _saved_children(path: str) -> dict[str, set[str]]:

@@ -60,6 +60,7 @@ class SearchState:
                 "child_optimizer": self.child_optimizer.variables,
                 "controller_optimizer": self.controller_optimizer.variables,
             },
+            random_states=checkpoints.random_states_of(self.supernet, self.controller),
             baseline=self.baseline,
             child_step=self.child_step,
             controller_step=self.controller_step,

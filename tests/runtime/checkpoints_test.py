@@ -84,3 +84,41 @@ def test_two_variables_with_one_key_are_refused():
     first, second = tf.Variable(1.0, name="w"), tf.Variable(2.0, name="w")
     with pytest.raises(ValueError, match="share the checkpoint key"):
         checkpoints.keyed([first, second], "model")
+
+
+def _dropout_model():
+    model = keras.Sequential([keras.layers.Dense(8, name="a"), keras.layers.Dropout(0.5)])
+    model.build((None, 4))
+    return model
+
+
+def test_random_states_are_saved_so_a_resume_draws_the_same_masks(tmp_path):
+    model = _dropout_model()
+    keyed = checkpoints.KeyedCheckpoint(
+        {"model": model.weights}, random_states=checkpoints.random_states_of(model)
+    )
+    assert keyed.random_states  # the dropout layer's seed generator
+    x = tf.ones([2, 4])
+    model(x, training=True)
+    path = keyed.checkpoint.save(str(tmp_path / "ckpt"))
+    expected = model(x, training=True).numpy()  # what an uninterrupted run draws next
+    other = _dropout_model()  # a new process's model: its seed generators have other names
+    checkpoints.KeyedCheckpoint(
+        {"model": other.weights}, random_states=checkpoints.random_states_of(other)
+    ).restore(path, "test")
+    np.testing.assert_array_equal(other(x, training=True).numpy(), expected)
+
+
+def test_a_checkpoint_without_random_states_still_restores(tmp_path, caplog):
+    model = _dropout_model()
+    path = checkpoints.KeyedCheckpoint({"model": model.weights}).checkpoint.save(
+        str(tmp_path / "ckpt")
+    )
+    other = _dropout_model()
+    with caplog.at_level("INFO"):
+        checkpoints.KeyedCheckpoint(
+            {"model": other.weights}, random_states=checkpoints.random_states_of(other)
+        ).restore(path, "search")
+    assert "dropout masks start over" in caplog.text
+    for a, b in zip(model.weights, other.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
