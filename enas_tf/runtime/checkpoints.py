@@ -81,7 +81,7 @@ class KeyedCheckpoint:
         checkpoint = self.checkpoint
         saved = _saved_children(path).get("random_states", set())
         if self.random_states and saved != set(self.random_states):
-            logging.info(
+            logging.warning(
                 "%s: %s holds no random states of this model (written by an earlier "
                 "version): dropout masks start over",
                 what,

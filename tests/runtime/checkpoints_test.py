@@ -115,7 +115,7 @@ def test_a_checkpoint_without_random_states_still_restores(tmp_path, caplog):
         str(tmp_path / "ckpt")
     )
     other = _dropout_model()
-    with caplog.at_level("INFO"):
+    with caplog.at_level("WARNING"):
         checkpoints.KeyedCheckpoint(
             {"model": other.weights}, random_states=checkpoints.random_states_of(other)
         ).restore(path, "search")
