@@ -15,7 +15,7 @@ from absl import logging
 
 from enas_tf import config as config_lib
 from enas_tf.errors import WorkdirError
-from enas_tf.runtime import files, replicas, seeds, workdir_lock
+from enas_tf.runtime import files, interrupts, replicas, seeds, workdir_lock
 from enas_tf.runtime import precision as precision_lib
 from enas_tf.runtime import strategy as strategy_lib
 from enas_tf.spaces import arc_io, registry
@@ -79,6 +79,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
 
     task = load_task(config)
     strategy = strategy_lib.create_strategy(tpu)
+    interrupts.reinstall()  # a multi-worker strategy's coordination service took SIGTERM
     check_replica_batches(config, strategy)
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
     precision = precision_lib.set_precision(config.precision, strategy)

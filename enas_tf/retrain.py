@@ -163,7 +163,9 @@ class Retrain:
             self.config,
             self.steps_per_epoch,
             self._save,
-            where=lambda: f"retrain epoch {int(self.epoch) + 1} step {int(self.step)}",
+            where=lambda: (
+                f"retrain epoch {int(self.epoch.numpy()) + 1} step {int(self.step.numpy())}"
+            ),
             strategy=self.strategy,
         )
         valid_score = None

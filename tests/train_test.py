@@ -148,3 +148,63 @@ def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(tmp_p
     assert _counters(workdir) == (_CHILD_STEPS, _CONTROLLER_STEPS, 1)
     # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
     assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
+
+
+def _start_workers(workdir, cluster, extra, logs):
+    processes = []
+    for index in range(2):
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "enas_tf.train", *_SEARCH, f"--workdir={workdir}", *extra],
+                cwd=REPO,
+                env=env,
+                stderr=open(logs[index], "w"),
+                text=True,
+            )
+        )
+    return processes
+
+
+def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
+    """A preempted host: every worker saves at the same boundary and the cluster resumes."""
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    extra = ["--config.search.epochs=3", "--config.checkpoint_every_steps=0"]
+    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
+    processes = _start_workers(workdir, cluster, extra, logs)
+    try:
+        deadline = time.time() + 300
+        while not all("search epoch 2/3 child step" in open(log).read() for log in logs):
+            assert all(p.poll() is None for p in processes), open(logs[0]).read()[-3000:]
+            assert time.time() < deadline, "the workers did not reach epoch 2 within 300 s"
+            time.sleep(0.05)
+        processes[1].send_signal(signal.SIGTERM)  # the non-chief host is preempted
+        for process in processes:
+            process.wait(timeout=120)
+    finally:
+        for process in processes:
+            process.kill()
+    lasts = [open(log).read().strip().splitlines()[-1] for log in logs]
+    # The chief was never signalled: it stops because the other worker was.
+    assert [p.returncode for p in processes] == [143, 143], lasts
+    assert lasts[0] == lasts[1], lasts
+    match = re.fullmatch(
+        r"interrupted at search epoch \d+ (child|controller) step (\d+); .*", lasts[0]
+    )
+    assert match, lasts[0]
+    child, controller, _ = _counters(workdir)
+    assert int(match.group(2)) == (child if match.group(1) == "child" else controller)
+
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    processes = _start_workers(workdir, cluster, extra, logs)
+    try:
+        codes = [p.wait(timeout=400) for p in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert codes == [0, 0], open(logs[0]).read()[-3000:]
+    assert _counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)

@@ -63,10 +63,26 @@ def _handler(signum, frame) -> None:
         )
 
 
+_installed = False
+
+
 def install() -> None:
     """Records SIGINT and SIGTERM instead of acting on them (main thread only)."""
+    global _installed
     for signum in _SIGNALS:
         signal.signal(signum, _handler)
+    _installed = True
+
+
+def reinstall() -> None:
+    """Takes the handlers back if `install` ran (call after creating a strategy).
+
+    A MultiWorkerMirroredStrategy starts TensorFlow's coordination service, whose preemption
+    notifier installs its own SIGTERM handler (for `PreemptionCheckpointHandler`), silently
+    replacing ours: without this a preempted worker would neither save nor stop.
+    """
+    if _installed:
+        install()
 
 
 def reset() -> None:

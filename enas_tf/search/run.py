@@ -169,7 +169,7 @@ class Search:
             )
 
         def where():
-            return f"search epoch {epoch + 1} child step {int(self.state.child_step)}"
+            return f"search epoch {epoch + 1} child step {int(self.state.child_step.numpy())}"
 
         loop = self._phase_loop(self.steps_per_epoch, where)
         return loop.run(done, train, on_log=log, max_steps=max_steps)
@@ -230,7 +230,7 @@ class Search:
             )
 
         def where():
-            return f"search epoch {epoch + 1} controller step {int(state.controller_step)}"
+            return f"search epoch {epoch + 1} controller step {int(state.controller_step.numpy())}"
 
         self._phase_loop(ctrl.train_steps, where).run(done, train, on_call=write_curves)
         step = int(state.child_step.numpy())
