@@ -197,7 +197,6 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         return 1
     except interrupts.Interrupted as stop:
-        logging.warning("%s", stop)
         print(stop, file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:  # a second Ctrl-C
