@@ -141,17 +141,6 @@ def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished, tmp_path):
 _SEARCH = [*_TINY, "--mode=search", "--config.search.epochs=3", "--config.checkpoint_every_steps=0"]
 
 
-def _counters(workdir):
-    import tensorflow as tf
-
-    path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
-    reader = tf.train.load_checkpoint(path)
-    return tuple(
-        int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
-        for name in ("child_step", "controller_step", "epoch")
-    )
-
-
 def _start_and_wait_for(args, pattern, log_path):
     log = open(log_path, "w")
     process = subprocess.Popen(
@@ -166,7 +155,9 @@ def _start_and_wait_for(args, pattern, log_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(tmp_path, signum):
+def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
+    tmp_path, signum, search_counters
+):
     workdir = str(tmp_path / "run")
     args = [*_SEARCH, f"--workdir={workdir}"]
     log_path = str(tmp_path / "first.log")
@@ -192,7 +183,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(tmp_pat
         last,
     )
     assert match, last
-    child, controller, _ = _counters(workdir)
+    child, controller, _ = search_counters(workdir)
     assert int(match.group(3)) == (child if match.group(2) == "child" else controller)
 
     rerun = _cli(*args)
@@ -204,7 +195,11 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(tmp_pat
     child_steps = (config.data.embedded.num_train - config.data.num_valid) // (
         config.search.batch_size
     )
-    assert _counters(workdir) == (3 * child_steps, 3 * config.search.controller.train_steps, 3)
+    assert search_counters(workdir) == (
+        3 * child_steps,
+        3 * config.search.controller.train_steps,
+        3,
+    )
     if signum == signal.SIGTERM:  # and it searched exactly as a run that was never stopped
         straight = str(tmp_path / "straight")
         assert _cli(*_SEARCH, f"--workdir={straight}").returncode == 0

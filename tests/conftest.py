@@ -40,3 +40,21 @@ def two_replica_strategy():
     then refuses the same key with another shape ("Shape mismatch in the collective").
     """
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(NUM_LOGICAL_CPUS)])
+
+
+@pytest.fixture
+def search_counters():
+    """`read(workdir)` -> (child_step, controller_step, epoch) of its latest search checkpoint.
+
+    For tests that stop and resume searches through the CLI and count the steps done.
+    """
+
+    def read(workdir):
+        path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
+        reader = tf.train.load_checkpoint(path)
+        return tuple(
+            int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+            for name in ("child_step", "controller_step", "epoch")
+        )
+
+    return read

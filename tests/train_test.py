@@ -60,17 +60,9 @@ _CHILD_STEPS = (_TINY.data.embedded.num_train - _TINY.data.num_valid) // _TINY.s
 _CONTROLLER_STEPS = _TINY.search.controller.train_steps  # per epoch
 
 
-def _counters(workdir):
-    """(child_step, controller_step, epoch) of the latest search checkpoint in `workdir`."""
-    path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
-    reader = tf.train.load_checkpoint(path)
-    return tuple(
-        int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
-        for name in ("child_step", "controller_step", "epoch")
-    )
-
-
-def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(tmp_path):
+def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(
+    tmp_path, search_counters
+):
     workdir = str(tmp_path / "run")
     args = [*_SEARCH, f"--workdir={workdir}", "--config.checkpoint_every_steps=1"]
     args += ["--config.search.epochs=3"]
@@ -88,14 +80,14 @@ def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(tmp_pa
     finally:
         process.kill()
     assert process.returncode == -signal.SIGKILL
-    child_steps, _, _ = _counters(workdir)
+    child_steps, _, _ = search_counters(workdir)
     assert 1 <= child_steps < 3 * _CHILD_STEPS, "the kill did not land mid-run"
 
     rerun = _run_cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "search: resumed from" in rerun.stderr
     # Every child step and controller update done exactly once in total.
-    assert _counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
+    assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
 
 
 def _free_ports(count):
@@ -106,48 +98,6 @@ def _free_ports(count):
     for s in sockets:
         s.close()
     return ports
-
-
-def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(tmp_path):
-    workdir = str(tmp_path / "run")
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
-    processes = []
-    for index in range(2):
-        env = dict(
-            os.environ,
-            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-        )
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "enas_tf.train",
-                    *_SEARCH,
-                    f"--workdir={workdir}",
-                    "--config.search.epochs=1",
-                ],
-                cwd=REPO,
-                env=env,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    try:
-        outputs = [p.communicate(timeout=400)[1] for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
-        assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
-        assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
-    assert "(chief)" in outputs[0] and "(worker)" in outputs[1]
-    # Synchronous training: both workers log the same all-reduced losses and rewards.
-    logged = [re.findall(r"(child step \d+/\d+: loss \S+|reward \S+)", out) for out in outputs]
-    assert logged[0] and logged[0] == logged[1]
-    assert _counters(workdir) == (_CHILD_STEPS, _CONTROLLER_STEPS, 1)
-    # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
-    assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
 
 
 def _start_workers(workdir, cluster, extra, logs):
@@ -169,7 +119,33 @@ def _start_workers(workdir, cluster, extra, logs):
     return processes
 
 
-def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
+def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
+    tmp_path, search_counters
+):
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
+    processes = _start_workers(workdir, cluster, ["--config.search.epochs=1"], logs)
+    try:
+        for process in processes:
+            process.wait(timeout=400)
+    finally:
+        for p in processes:
+            p.kill()
+    outputs = [open(log).read() for log in logs]
+    for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
+        assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
+        assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
+    assert "(chief)" in outputs[0] and "(worker)" in outputs[1]
+    # Synchronous training: both workers log the same all-reduced losses and rewards.
+    logged = [re.findall(r"(child step \d+/\d+: loss \S+|reward \S+)", out) for out in outputs]
+    assert logged[0] and logged[0] == logged[1]
+    assert search_counters(workdir) == (_CHILD_STEPS, _CONTROLLER_STEPS, 1)
+    # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
+    assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
+
+
+def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_counters):
     """A preempted host: every worker saves at the same boundary and the cluster resumes."""
     workdir = str(tmp_path / "run")
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
@@ -196,7 +172,7 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
         r"interrupted at search epoch \d+ (child|controller) step (\d+); .*", lasts[0]
     )
     assert match, lasts[0]
-    child, controller, _ = _counters(workdir)
+    child, controller, _ = search_counters(workdir)
     assert int(match.group(2)) == (child if match.group(1) == "child" else controller)
 
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
@@ -207,4 +183,4 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
         for process in processes:
             process.kill()
     assert codes == [0, 0], open(logs[0]).read()[-3000:]
-    assert _counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
+    assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
