@@ -9,6 +9,7 @@ reproducibility check; the signal tests start their own searches.
 
 import hashlib
 import json
+import math
 import os
 import re
 import signal
@@ -133,7 +134,20 @@ def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("arc.json", "candidates.json", os.path.join("retrain", "result.json")):
         with open(os.path.join(finished, name)) as a, open(os.path.join(again, name)) as b:
-            assert json.load(a) == json.load(b), name
+            assert _same(json.load(a), json.load(b)), name
+
+
+def _same(a, b) -> bool:
+    """Equal JSON values, floats to 1e-6 relative: without `deterministic`, CPU kernels may add
+    in another order between processes (seen: a candidate's log-probability differing in its
+    last float32 bit in the quickstart; the arcs, scores and results were identical)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 # A search that runs long enough to be signalled mid-phase: 3 epochs of the 3-layer tiny macro
@@ -205,7 +219,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
         assert _cli(*_SEARCH, f"--workdir={straight}").returncode == 0
         with open(os.path.join(workdir, "search", "checks.json")) as a:
             with open(os.path.join(straight, "search", "checks.json")) as b:
-                assert json.load(a) == json.load(b)
+                assert _same(json.load(a), json.load(b))
 
 
 def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):
