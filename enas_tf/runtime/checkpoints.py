@@ -77,10 +77,9 @@ class KeyedCheckpoint:
           path: a checkpoint file prefix.
           what: e.g. "search" or "retrain", for error messages.
         """
-        check_compatible(path, what, self.weights)
+        saved = check_compatible(path, what, self.weights)
         checkpoint = self.checkpoint
-        saved = _saved_children(path).get("random_states", set())
-        if self.random_states and saved != set(self.random_states):
+        if self.random_states and saved.get("random_states", set()) != set(self.random_states):
             logging.warning(
                 "%s: %s holds no random states of this model (written by an earlier "
                 "version): dropout masks start over",
@@ -132,13 +131,16 @@ def _sample(names) -> str:
     return ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
 
 
-def check_compatible(path: str, what: str, weights: dict) -> None:
+def check_compatible(path: str, what: str, weights: dict) -> dict[str, set[str]]:
     """Raises `CheckpointError` unless `path` holds the variables `weights` names.
 
     Args:
       path: the checkpoint file prefix to restore.
       what: e.g. "search" or "retrain", for the message.
       weights: {item name: {variable path: variable}}, the keyed items of the checkpoint.
+
+    Returns:
+      The checkpoint's top-level items and their children (read once, for the caller too).
     """
     saved = _saved_children(path)
     if "layout" not in saved:
@@ -158,3 +160,4 @@ def check_compatible(path: str, what: str, weights: dict) -> None:
                 f"{len(unexpected)} not in the model ({_sample(unexpected)}). It was written "
                 "by a different model configuration or enas_tf version; use a new --workdir"
             )
+    return saved

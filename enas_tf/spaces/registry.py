@@ -145,12 +145,18 @@ class SearchSpace:
         """An arc as TensorBoard text (markdown)."""
         raise NotImplementedError
 
+    @staticmethod
+    def arc_graph(arc, output_mode: str = "loose_ends"):
+        """An arc as an `arc_graph.ArcGraph` (the space's `graph.arc_graph`)."""
+        raise NotImplementedError
+
 
 class MicroSpace(SearchSpace):
     """Convolutional cells, a normal and a reduction cell stacked (paper 2.4)."""
 
     name, arc_class, _task = "micro", micro.MicroArc, "enas_tf.tasks.image:ImageTask"
     learnable_controller = dict(tanh_constant=2.5, op_tanh_reduce=1.0, op_bias_init=0.5)
+    arc_graph = staticmethod(micro.arc_graph)
 
     def check_config(self) -> None:
         config_checks.image_sections(self.config, self.name)
@@ -199,6 +205,7 @@ class MacroSpace(SearchSpace):
     name, arc_class, _task = "macro", macro.MacroArc, "enas_tf.tasks.image:ImageTask"
     size_key = "num_layers"
     learnable_controller = dict(learning_rate=3.5e-3, entropy_weight=1e-4)
+    arc_graph = staticmethod(macro.arc_graph)
 
     def check_config(self) -> None:
         config_checks.image_sections(self.config, self.name)
@@ -253,6 +260,7 @@ class RnnSpace(SearchSpace):
 
     name, arc_class, _task = "rnn", rnn.RnnArc, "enas_tf.tasks.language_model:LmTask"
     learnable_controller = dict(learning_rate=3.5e-3)
+    arc_graph = staticmethod(rnn.arc_graph)
 
     def check_config(self) -> None:
         config_checks.language_model(self.config)
@@ -333,9 +341,6 @@ def arc_markdown(arc) -> str:
     return _SPACES[arc.space].arc_markdown(arc)
 
 
-_GRAPHS = {"micro": micro.arc_graph, "macro": macro.arc_graph, "rnn": rnn.arc_graph}
-
-
 def arc_graph(arc, output_mode: str = "loose_ends"):
     """An arc of any space as an `arc_graph.ArcGraph` (what its pictures show).
 
@@ -347,9 +352,9 @@ def arc_graph(arc, output_mode: str = "loose_ends"):
       TypeError: `arc` is not an architecture of any space.
       ArcError: an unknown rnn `output_mode`, or "all_but_first" for a 1-node cell.
     """
-    build = _GRAPHS.get(getattr(arc, "space", None))
-    if build is None or not isinstance(arc, _SPACES[arc.space].arc_class):
+    space = _SPACES.get(getattr(arc, "space", None))
+    if space is None or not isinstance(arc, space.arc_class):
         raise TypeError(
             f"cannot draw a {type(arc).__name__}: expected a MicroArc, MacroArc or RnnArc"
         )
-    return build(arc, output_mode)
+    return space.arc_graph(arc, output_mode)

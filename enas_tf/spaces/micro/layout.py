@@ -83,14 +83,15 @@ def split_tokens(tokens: Any, num_nodes: int) -> tuple[Any, Any]:
     The supernet routes each cell on its own half of the arc tensor.
     """
     num_nodes = check_num_nodes(num_nodes)
-    half = cell_length(num_nodes)
     try:
         length = len(tokens)
     except TypeError:  # a symbolic tensor: trust the static shape checks of the caller
         length = None
-    if length is not None and length != 2 * half:
-        raise ArcError(f"expected {2 * half} tokens for num_nodes={num_nodes}, got {length}")
-    return tokens[:half], tokens[half:]
+    expected = num_tokens(num_nodes)
+    if length is not None and length != expected:
+        raise ArcError(f"expected {expected} tokens for num_nodes={num_nodes}, got {length}")
+    normal, reduction = (cell_tokens(tokens, c, num_nodes) for c in range(len(CELLS)))
+    return normal, reduction
 
 
 def choice_panels(num_nodes: int, op_names: Sequence[str] = OPS) -> tuple:
