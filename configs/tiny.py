@@ -9,6 +9,8 @@ Commands:
 Expected: search -> derive -> retrain -> export in about 1-2 minutes on 2 CPU cores, almost all
 of it tracing the supernet step; the accuracy is meaningless (a few steps on 12x12 synthetic
 images). Use it to check an installation or a code change end to end, not to get a model.
+`--mode=audit` on the same workdir retrains 4 arcs for one epoch each (every code path of the
+audit, no evidence: 4 arcs cannot show a ranking).
 """
 
 from enas_tf import config as config_lib
@@ -52,6 +54,8 @@ def get_config(arg=None):
     c.search.controller.num_aggregate = 2
 
     c.derive.num_candidates = 3
+    # --mode=audit at its smallest: the derived arc, one other candidate, two random arcs.
+    c.audit.update(dict(num_candidates=1, num_random=2, epochs=1, score_batches=1))
 
     c.retrain.model.filters = 4
     c.retrain.batch_size = 16
@@ -79,6 +83,7 @@ def _tiny_rnn():
     c.search.controller.train_steps = 2
     c.search.controller.num_aggregate = 2
     c.derive.num_candidates = 3
+    c.audit.update(dict(num_candidates=1, num_random=2, epochs=1, score_batches=1))
     c.retrain.model.hidden_size = 16
     c.retrain.batch_size = 8
     c.retrain.eval_batch_size = 8

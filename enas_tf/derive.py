@@ -7,9 +7,10 @@ All candidates and their scores go to `candidates.json`; the best to `arc.json` 
 form plus the original code's integer strings), drawn as `arc.png` and `arc.dot` beside it.
 
 Derive also runs the policy-vs-random check once more (`enas_tf.search.check`): K uniformly
-random arcs scored on the same minibatch with the same weights as the K candidates, so
-`candidates.json` says whether the candidates beat chance picks ("check"), next to the search's
-per-epoch checks ("search_checks"). Under `search.policy=random` the candidates themselves are
+random arcs and K samples of the controller's initial policy, scored on the same minibatch with
+the same weights as the K candidates, so `candidates.json` says whether the candidates beat
+chance picks and the untrained controller's picks ("check"), next to the search's per-epoch
+checks ("search_checks"). Under `search.policy=random` the candidates themselves are
 uniform samples: random search with the shared weights as its evaluator.
 """
 
@@ -102,14 +103,24 @@ def _scored_on(config) -> str:
 
 
 def _check_against_random(config, search, batches, candidates, key_name):
-    """The candidates' scores against as many uniform arcs on the same minibatches."""
-    uniform = tf.random.Generator.from_seed(config.seed * 1_000_003 + 7)
-    tokens = [
-        search.steps.sample_uniform(uniform.make_seeds(1)[:, 0]) for _ in range(len(candidates))
-    ]
-    random = search_check.score_arcs(search.steps.evaluate_arc, batches, tokens)
+    """The candidates' scores against as many uniform arcs and initial-policy samples.
+
+    The initial policy's samples are left out when there is no controller (policy=random) or
+    the search's checkpoint predates its snapshot (`Search.restore` warned then).
+    """
+    steps, count = search.steps, len(candidates)
+    tokens = search_check.draw_samples(steps.sample_uniform, config.seed * 1_000_003 + 7, count)
+    random = search_check.score_arcs(steps.evaluate_arc, batches, tokens)
     policy = search_check.ArcScores(tuple(c[key_name] for c in candidates))
     with_policy = config.search.policy != "random"
+    initial = None
+    if with_policy and steps.sample_initial is not None:
+        outputs = search_check.draw_samples(
+            steps.sample_initial, config.seed * 1_000_003 + 11, count
+        )
+        initial = search_check.score_arcs(
+            steps.evaluate_arc, batches, [out.tokens for out in outputs]
+        )
     return search_check.CheckResult(
         search.task.metric,
         search.task.higher_is_better,
@@ -117,6 +128,7 @@ def _check_against_random(config, search, batches, candidates, key_name):
         random,
         policy=policy if with_policy else None,
         chance=search.task.chance_score,
+        initial=initial,
     )
 
 

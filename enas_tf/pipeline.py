@@ -1,4 +1,7 @@
-"""The stages of a run in one workdir: search -> derive -> retrain -> export.
+"""The stages of a run in one workdir: search -> derive -> retrain -> export (and audit).
+
+`--mode=audit` is a stage of its own, after derive and never part of `all` (`enas_tf.audit`:
+the derived arc, other candidates and random arcs retrained alone, through `retrain_arc`).
 
 Every stage is resumable and skips itself when its output already exists, so the same command
 run twice continues instead of starting over. Inputs are checked before anything is written:
@@ -20,7 +23,7 @@ from enas_tf.runtime import precision as precision_lib
 from enas_tf.runtime import strategy as strategy_lib
 from enas_tf.spaces import arc_io, registry
 
-MODES = ("all", "search", "derive", "retrain", "export")
+MODES = ("all", "search", "derive", "retrain", "export", "audit")
 PHASES = ("search", "retrain")  # the phases with their own jit_compile setting
 # Keys that fix the shapes of checkpointed variables or the data: a workdir cannot change them.
 _STRUCTURAL_KEYS = ("space", "seed", "data", "search.model", "retrain.model", "arc")
@@ -73,11 +76,17 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     config_lib.validate(config)
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
+    plan = None
+    if mode == "audit":  # what the audit needs (a finished search) is checked before writing
+        from enas_tf import audit
+
+        plan = audit.prepare(config, workdir)
     # Loading the data is the last check before the workdir is written: a bad path fails
-    # here. (TensorFlow-heavy: imported once the config is valid.)
+    # here. (TensorFlow-heavy: imported once the config is valid.) The audit's task carries
+    # its retrain budget; the search's keys are the run's.
     from enas_tf.tasks import load_task
 
-    task = load_task(config)
+    task = load_task(plan.retrain_config if plan else config)
     strategy = strategy_lib.create_strategy(tpu)
     interrupts.reinstall()  # a multi-worker strategy's coordination service took SIGTERM
     check_replica_batches(config, strategy)
@@ -96,6 +105,15 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
                 workdir,
             )
             return finished
+        audited = audit.finished(plan) if plan else None
+        if audited is not None:
+            logging.info(
+                "nothing to do: %s has finished its audit (audit.json); delete audit.json to "
+                "write it again, or %s/audit too to retrain its arcs",
+                workdir,
+                workdir,
+            )
+            return {"audit": audited, "nothing_to_do": True}
         if chief:
             _write_config(config, workdir)
         logging.info(
@@ -108,6 +126,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
             jit,
             precision,
         )
+        if plan:
+            return {"audit": audit.run(plan, config, strategy, task, jit, retrain_arc)}
         outputs = {}
         if fixed_arc is None and mode in ("all", "search", "derive"):
             outputs.update(_search_and_derive(config, workdir, strategy, task, jit["search"], mode))
@@ -208,6 +228,19 @@ def _load_derived_arc(arc_path: str, mode: str):
             f"published name ({', '.join(arc_io.published_names())})"
         )
     return arc_io.load_arc(arc_path)
+
+
+def retrain_arc(config, workdir: str, strategy, task, arc, jit: bool) -> dict:
+    """Retrains `arc` alone in `workdir`, a workdir of its own, and returns its result.
+
+    What `--mode=audit` runs for every arc it compares (`enas_tf.audit`): this module's
+    retrain stage (config.json, `retrain/` checkpoints, resume, `result.json`) with the
+    caller's strategy, task and lock, so that many arcs train in one process.
+    """
+    check_workdir_config(config, workdir)
+    if replicas.is_chief(strategy):
+        _write_config(config, workdir)
+    return _retrain_and_export(config, workdir, strategy, task, arc, jit, "retrain")["retrain"]
 
 
 def _retrain_and_export(config, workdir, strategy, task, arc, jit, mode):

@@ -82,8 +82,10 @@ _VERBOSE = flags.DEFINE_bool(
 _MODE = flags.DEFINE_enum(
     "mode",
     "all",
-    ["all", "search", "derive", "retrain", "export"],
-    "Stages to run; 'all' runs search -> derive -> retrain -> export (skipping finished ones).",
+    ["all", "search", "derive", "retrain", "export", "audit"],
+    "Stages to run; 'all' runs search -> derive -> retrain -> export (skipping finished ones). "
+    "'audit' (after a search; not part of 'all') retrains the derived arc, other derive "
+    "candidates and random arcs at a short budget and says whether the search beat random.",
 )
 
 
@@ -162,7 +164,16 @@ def _native_stderr_hidden(hide: bool):
 
 def _print_outputs(outputs: dict, workdir: str) -> None:
     if outputs.get("nothing_to_do"):
-        print(f"nothing to do: {workdir} has finished every stage")
+        what = "its audit (audit.json)" if "audit" in outputs else "every stage"
+        print(f"nothing to do: {workdir} has finished {what}")
+    if "audit" in outputs:
+        audit = outputs["audit"]
+        print("\n".join(audit["table"]))
+        print(audit["verdict"])
+        written = "in" if outputs.get("nothing_to_do") else "wrote"
+        print(
+            f"{written} {os.path.join(workdir, 'audit.json')}, {os.path.join(workdir, 'audit.png')}"
+        )
     if "export" in outputs:
         print(f"exported SavedModel: {outputs['export']}")
     if "retrain" in outputs:

@@ -7,7 +7,6 @@ macro search, the quickest to trace) is shared by the table of bad inputs, the r
 reproducibility check; the signal tests start their own searches.
 """
 
-import hashlib
 import json
 import math
 import os
@@ -37,17 +36,6 @@ def _cli(*args, timeout=300):
         timeout=timeout,
         env=_ENV,
     )
-
-
-def _snapshot(workdir) -> dict:
-    """{relative path: sha256} of every file under `workdir`."""
-    out = {}
-    for root, _, names in os.walk(workdir):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, workdir)] = hashlib.sha256(f.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +76,15 @@ _CASES = [
     ("arc malformed", ["--config.arc={bad}/arc.json"], r"arc\.json"),
     ("arc of another space", ["--config.arc=enas_micro_final"], r"'micro' architecture"),
     ("other seed", ["--config.seed=7"], r"different config\.seed"),
+    ("audit count", ["--config.audit.num_random=0"], r"audit\.num_random=0: must be >= 1"),
 ]
 
 
 @pytest.mark.parametrize("what, flags, pattern", _CASES, ids=[c[0] for c in _CASES])
 def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
-    finished, bad_files, what, flags, pattern
+    finished, bad_files, what, flags, pattern, workdir_digest
 ):
-    before = _snapshot(finished)
+    before = workdir_digest(finished)
     flags = [flag.format(bad=bad_files) for flag in flags]
     config = [f for f in flags if f.startswith("--config=")] or _TINY[:1]
     overrides = [f for f in flags if not f.startswith("--config=")]
@@ -107,15 +96,31 @@ def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr[-2000:]
     assert re.search(pattern, errors[0]), errors[0]
-    assert _snapshot(finished) == before, what
+    assert workdir_digest(finished) == before, what
 
 
-def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(finished):
-    before = _snapshot(finished)
+def test_an_audit_without_a_search_says_what_to_run_first_and_writes_nothing(tmp_path):
+    workdir = str(tmp_path / "new")
+    result = _cli(*_TINY, "--mode=audit", f"--workdir={workdir}")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: --mode=audit: no finished search and derive in {workdir} "
+        f"({os.path.join(workdir, 'arc.json')} does not exist); run them first: the same "
+        "command with --mode=search, then --mode=derive (or without --mode, the whole pipeline)"
+    ]
+    assert not os.path.exists(workdir)
+
+
+def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(
+    finished, workdir_digest
+):
+    before = workdir_digest(finished)
     result = _cli(*_TINY, f"--workdir={finished}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"nothing to do: {finished} has finished every stage" in result.stdout
-    after = _snapshot(finished)
+    after = workdir_digest(finished)
     before.pop(".lock"), after.pop(".lock")  # the lock file names the last run's process
     assert after == before
     # The first output is the CLI's own: no TensorFlow C++ start-up lines.
@@ -221,7 +226,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
             assert _same(json.load(a), json.load(b))
 
 
-def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):
+def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path, workdir_digest):
     workdir = str(tmp_path / "run")
     args = [*_TINY, "--mode=search", "--config.search.epochs=2", f"--workdir={workdir}"]
     assert _cli(*args).returncode == 0
@@ -241,7 +246,7 @@ def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):
 
     with open(os.path.join(ckpt, datas[0]), "r+b") as f:
         f.truncate(100)
-    before = _snapshot(workdir)
+    before = workdir_digest(workdir)
     again = _cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
     assert again.returncode == 1 and "Traceback" not in again.stderr
     errors = [line for line in again.stderr.splitlines() if line.startswith("error:")]
@@ -250,6 +255,6 @@ def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path):
         f"{os.path.join(workdir, 'search')} to redo the search from its start, or use another "
         "--workdir"
     ]
-    after = _snapshot(workdir)
+    after = workdir_digest(workdir)
     before.pop(".lock"), after.pop(".lock")
     assert after == before

@@ -10,6 +10,7 @@ Grappler then optimises for a few steps' use (the micro mirrored search test: 12
 `python -m enas_tf.train` in a subprocess (tests/train_test.py, tests/runtime/strategy_test.py) keep
 it on, so the production graph path is still exercised end to end."""
 
+import hashlib
 import os
 import sys
 
@@ -58,3 +59,24 @@ def search_counters():
         )
 
     return read
+
+
+@pytest.fixture
+def workdir_digest():
+    """`digest(workdir)` -> {relative path: sha256} of every file under `workdir`.
+
+    For tests that check a command left a workdir exactly as it was. Runs that get as far as
+    taking the workdir's lock rewrite `.lock` (it names the last run's process): such tests
+    drop that key from both digests.
+    """
+
+    def digest(workdir):
+        out = {}
+        for root, _, names in os.walk(workdir):
+            for name in names:
+                path = os.path.join(root, name)
+                with open(path, "rb") as f:
+                    out[os.path.relpath(path, workdir)] = hashlib.sha256(f.read()).hexdigest()
+        return out
+
+    return digest

@@ -107,10 +107,10 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     checks = json.load(open(os.path.join(workdir, "search", "checks.json")))
     assert [c["epoch"] for c in checks] == list(range(1, config.search.epochs + 1))
     for check in checks:
-        for kind in ("policy", "random"):
+        for kind in ("policy", "random", "initial"):
             assert len(check[kind]["scores"]) == config.search.check.num_arcs
             assert check[kind]["mean"] == pytest.approx(np.mean(check[kind]["scores"]))
-        assert "vs random" in check["summary"]
+        assert "vs random" in check["summary"] and "vs initial policy" in check["summary"]
     derived = json.load(open(os.path.join(workdir, "candidates.json")))
     assert derived["search_checks"] == checks
     n = len(derived["candidates"])
@@ -119,8 +119,10 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
         c["valid_accuracy"] for c in derived["candidates"]
     )
     assert len(derived["check"]["random"]["scores"]) == n
+    assert len(derived["check"]["initial"]["scores"]) == n
     valid = _tags(os.path.join(workdir, "valid"))
     assert {"check/policy_mean", "check/random_mean", "check/policy_minus_random_in_se"} <= valid
+    assert {"check/initial_mean", "check/policy_minus_initial_in_se"} <= valid
     assert "derived_arc" in valid and any(t.startswith("policy/") for t in valid)
     # As TensorBoard files them: every picture under images, the arc as text under text (a
     # shared tag would put both under the plugin of the first summary).
@@ -160,6 +162,7 @@ def test_random_search_baseline_runs_the_whole_pipeline(space, tmp_path):
     checks = json.load(open(os.path.join(workdir, "search", "checks.json")))
     assert len(checks) == config.search.epochs
     assert all(c["policy"] is None and len(c["random"]["scores"]) == 3 for c in checks)
+    assert all(c["initial"] is None for c in checks)  # no controller, no initial policy
     derived = json.load(open(os.path.join(workdir, "candidates.json")))
     assert derived["policy"] == "random" and derived["check"]["policy"] is None
     # No controller update ran: nothing to log under controller/.

@@ -6,7 +6,8 @@ values but never add keys, so a misspelt key is an error instead of a silently i
 (a complaint about the original ENAS code).
 
 * `defaults`: every key with its default, per space; the controller presets.
-* `validation`: `validate(config)` and `check_batch_sizes`.
+* `validation`: `validate(config)`, `check_batch_sizes` and `audit_retrain_config` (the retrain
+  budget of `--mode=audit`).
 * `arguments`: `parse_arg` for `configs/x.py:key=value`.
 """
 
@@ -14,6 +15,7 @@ from enas_tf.config.arguments import parse_arg
 from enas_tf.config.defaults import (
     CONTROLLER_PRESETS,
     apply_controller_preset,
+    audit_section,
     base_config,
     macro_base_config,
     optimizer_section,
@@ -26,6 +28,7 @@ from enas_tf.config.validation import (
     POLICIES,
     PRECISIONS,
     SPACES,
+    audit_retrain_config,
     check_batch_sizes,
     validate,
 )
@@ -40,6 +43,8 @@ __all__ = [
     "PRECISIONS",
     "SPACES",
     "apply_controller_preset",
+    "audit_retrain_config",
+    "audit_section",
     "base_config",
     "check_batch_sizes",
     "macro_base_config",

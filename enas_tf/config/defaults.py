@@ -10,6 +10,7 @@ controller presets (`learnable`, `paper`) are applied by `apply_controller_prese
 from __future__ import annotations
 
 import ml_collections
+from ml_collections import config_dict
 
 from enas_tf.errors import ConfigError
 from enas_tf.spaces import registry
@@ -47,11 +48,39 @@ def optimizer_section(*, lr_max, lr_min, t0=10, t_mul=2, momentum=0.9, l2=1e-4, 
 def policy_section(**overrides) -> ml_collections.ConfigDict:
     """`search.check`: the in-run policy-vs-random check (`enas_tf.search.check`).
 
-    num_arcs policy samples and num_arcs uniform arcs, each scored on the same num_batches
-    validation minibatches of `search.eval_batch_size`, after every controller phase and in
-    derive. Cost: 2 x num_arcs x num_batches supernet evaluations per check.
+    num_arcs policy samples, num_arcs uniform arcs and num_arcs samples of the controller's
+    initial (untrained) policy, each scored on the same num_batches validation minibatches of
+    `search.eval_batch_size`, after every controller phase and in derive; the initial policy
+    tells learning from the controller's built-in prior. Cost: 3 x num_arcs x num_batches
+    supernet evaluations per check (under `search.policy=random`, with no controller, only the
+    uniform arcs: 1 x).
     """
     return ml_collections.ConfigDict(dict(dict(num_arcs=20, num_batches=1), **overrides))
+
+
+def audit_section(*model_keys: str) -> ml_collections.ConfigDict:
+    """`audit`: what `--mode=audit` retrains after a search (`enas_tf.audit`, README "Audit").
+
+    The derived arc, the next-best `num_candidates` derive candidates and `num_random` uniformly
+    random arcs of the space are each retrained alone with the `retrain` section for `epochs`
+    epochs (at most `retrain.epochs`: a short-budget ranking, not the final retrain; a cosine
+    schedule's first period is cut to fit so that it still anneals), and scored by the search's
+    shared weights on `score_batches` validation minibatches of `search.eval_batch_size`.
+    `model` holds the `retrain.model` sizes an audit may shrink (`--config.audit.model.filters=8`;
+    None keeps the retrain's), since a ranking needs less than the final model. Cost: 1 +
+    num_candidates + num_random retrains, plus one supernet evaluation per arc and minibatch.
+    """
+    return ml_collections.ConfigDict(
+        dict(
+            num_candidates=3,
+            num_random=8,
+            epochs=10,
+            score_batches=5,
+            model=ml_collections.ConfigDict(
+                {key: config_dict.placeholder(int) for key in model_keys}
+            ),
+        )
+    )
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -99,6 +128,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.search.model = ml_collections.ConfigDict(
         dict(num_layers=6, filters=20, num_nodes=5, keep_prob=0.9, use_aux_head=True)
     )
+    # Separable-conv weight sets of a shared cell (`enas_tf.layers.micro_cells`): per_input
+    # (per edge: the paper and the original code), per_node, per_cell.
+    c.search.model.sep_weights = "per_input"
     c.search.aux_weight = 0.4
     c.search.batch_size = 160
     c.search.eval_batch_size = 500  # one validation minibatch scores a child.
@@ -117,8 +149,18 @@ def base_config() -> ml_collections.ConfigDict:
             entropy_weight=1e-4,
             learning_rate=3.5e-3,
             baseline_decay=0.99,
+            # ema: the paper's moving-average baseline (baseline_decay); group: each arc's
+            # baseline is the mean reward of the other arcs of its update (leave-one-out).
+            baseline="ema",
+            # per_arc: every arc of an update is scored on its own validation minibatch (the
+            # original code); per_update: all on the same one, so the minibatch's difficulty
+            # is common to the update's arcs and cancels in a group baseline.
+            reward_batch="per_arc",
             train_steps=30,  # controller updates per epoch.
             num_aggregate=10,  # sampled arcs whose gradients one update averages.
+            # Epochs of uniformly sampled children and no controller updates before the
+            # controller learns (0: the paper; TuNAS-style warm-up, BUILD_NOTES).
+            warmup_epochs=0,
             # KL(skip probability || skip_target) penalty on the controller loss, weighted by
             # skip_weight; only spaces with skip decisions (macro) have anything to penalise.
             skip_target=0.4,
@@ -128,6 +170,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     # num_batches: validation minibatches every candidate is scored on (the paper: 1).
     c.derive = ml_collections.ConfigDict(dict(num_candidates=10, num_batches=1))
+    c.audit = audit_section("num_layers", "filters")
 
     c.retrain = ml_collections.ConfigDict()
     c.retrain.model = ml_collections.ConfigDict(
@@ -183,6 +226,7 @@ def macro_base_config() -> ml_collections.ConfigDict:
     c.retrain.epochs = 310
     c.retrain.optimizer = optimizer_section(lr_max=0.05, lr_min=0.001, l2=1e-4)
     c.retrain.cutout_size = 0
+    c.audit = audit_section("filters")  # the depth of a macro network is its arc's
     return c
 
 
@@ -241,8 +285,11 @@ def rnn_base_config() -> ml_collections.ConfigDict:
             entropy_weight=1e-4,
             learning_rate=3.5e-4,
             baseline_decay=0.99,
+            baseline="ema",  # see base_config
+            reward_batch="per_arc",
             train_steps=2000,
             num_aggregate=1,
+            warmup_epochs=0,  # see base_config
             skip_target=0.4,  # unused: the rnn space has no skip decisions
             skip_weight=0.0,
             reward_constant=80.0,
@@ -263,4 +310,5 @@ def rnn_base_config() -> ml_collections.ConfigDict:
     c.retrain.bptt = 35
     c.retrain.epochs = 150
     c.retrain.optimizer = c.search.optimizer.to_dict()
+    c.audit = audit_section("hidden_size")
     return c

@@ -26,6 +26,9 @@ _BOUNDS = (
     ("filters", 1 << 14, "channels"),
     ("_steps", 1_000_000_000, "steps"),
     ("steps_per_loop", 1_000_000, "steps per call"),
+    ("num_random", 100_000, "arcs"),
+    ("num_candidates", 100_000, "arcs"),
+    ("score_batches", 1_000_000, "minibatches"),
 )
 _INT_LIMIT = (1 << 53) - 1  # every integer a JSON reader and a float64 keep exactly
 

@@ -19,6 +19,8 @@ JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 POLICIES = ("enas", "random")
+BASELINES = ("ema", "group")
+REWARD_BATCHES = ("per_arc", "per_update")
 
 
 def check_batch_sizes(config, num_train: int, num_valid: int) -> None:
@@ -88,7 +90,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
     )
     registry.of(config).check_config()
     _validate_controller(config.search.controller)
+    warmup = config.search.controller.warmup_epochs
+    require(
+        0 <= warmup < max(config.search.epochs, 1),
+        "search.controller.warmup_epochs",
+        warmup,
+        f"must be >= 0 and below search.epochs={config.search.epochs} (the controller needs "
+        "at least one epoch after the warm-up to learn)",
+    )
     _validate_derive(config.derive)
+    _validate_audit(config)
 
 
 def _validate_controller(ctrl) -> None:
@@ -111,6 +122,25 @@ def _validate_controller(ctrl) -> None:
         "must be in [0, 1)",
     )
     require(
+        ctrl.baseline in BASELINES,
+        "search.controller.baseline",
+        ctrl.baseline,
+        f"must be one of {BASELINES}",
+    )
+    require(
+        ctrl.baseline != "group" or ctrl.num_aggregate >= 2,
+        "search.controller.num_aggregate",
+        ctrl.num_aggregate,
+        "must be >= 2 with search.controller.baseline=group (an arc's baseline is the mean "
+        "reward of the other arcs of its update)",
+    )
+    require(
+        ctrl.reward_batch in REWARD_BATCHES,
+        "search.controller.reward_batch",
+        ctrl.reward_batch,
+        f"must be one of {REWARD_BATCHES}",
+    )
+    require(
         0.0 < ctrl.skip_target < 1.0,
         "search.controller.skip_target",
         ctrl.skip_target,
@@ -129,3 +159,62 @@ def _validate_derive(derive) -> None:
         derive.num_candidates >= 1, "derive.num_candidates", derive.num_candidates, "must be >= 1"
     )
     require(derive.num_batches >= 1, "derive.num_batches", derive.num_batches, "must be >= 1")
+
+
+def audit_retrain_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The config `--mode=audit` retrains every arc with: `retrain` at the audit's budget.
+
+    `retrain.epochs` becomes `audit.epochs` (or stays, if it is fewer: an audit is never longer
+    than the final retrain), `audit.model`'s values that are set replace
+    `retrain.model`'s, and a cosine schedule's first period (`retrain.optimizer.t0`, image
+    spaces) is cut to `audit.epochs`: a short retrain that stopped mid-cycle, at a high
+    learning rate, would rank arcs by how they cope with that rather than by what they learn.
+    Everything else is the run's config, so the audit's retrains differ from the final
+    retrain by their budget only. Returns a locked copy; `config` is not changed.
+    """
+    audit = config.audit
+    out = config.copy_and_resolve_references()
+    with out.unlocked():
+        out.retrain.epochs = max(1, min(audit.epochs, config.retrain.epochs))
+        if "t0" in out.retrain.optimizer:
+            out.retrain.optimizer.t0 = min(out.retrain.optimizer.t0, out.retrain.epochs)
+        for key, value in audit.model.items():
+            if value is not None:
+                out.retrain.model[key] = value
+    out.lock()
+    return out
+
+
+def _validate_audit(config) -> None:
+    audit = config.audit
+    require(
+        audit.num_candidates >= 0,
+        "audit.num_candidates",
+        audit.num_candidates,
+        "must be >= 0 (derive candidates after the derived arc to retrain)",
+    )
+    require(
+        audit.num_random >= 1,
+        "audit.num_random",
+        audit.num_random,
+        "must be >= 1 (uniformly random arcs the derived arc is compared with)",
+    )
+    require(audit.epochs >= 1, "audit.epochs", audit.epochs, "must be >= 1")
+    require(audit.score_batches >= 1, "audit.score_batches", audit.score_batches, "must be >= 1")
+    for key, value in audit.model.items():
+        if value is None:
+            continue
+        require(
+            key in config.retrain.model,
+            f"audit.model.{key}",
+            value,
+            f"retrain.model has no {key!r}: audit.model may set "
+            f"{', '.join(sorted(config.retrain.model.keys()))}",
+        )
+        require(value >= 1, f"audit.model.{key}", value, "must be >= 1 (None: the retrain's)")
+    try:
+        registry.of(audit_retrain_config(config)).check_config()
+    except ConfigError as error:
+        raise ConfigError(
+            f"config.audit sets the audit's retrain to a bad value: {error}"
+        ) from None

@@ -43,6 +43,13 @@ def loose_end_mask(cell_tokens, num_nodes: int):
     return 1.0 - tf.cast(used, tf.float32)
 
 
+# How many separable-conv weight sets a shared cell keeps (`search.model.sep_weights`):
+# per_input: one per (node, side, input node), the paper's per-edge W and the original code's
+# w[prev_cell]; per_node: one per (node, side); per_cell: one per cell. Fewer sets means each
+# is trained by more of the sampled children (BUILD_NOTES, "Weight sharing").
+SEP_WEIGHT_SHARING = ("per_input", "per_node", "per_cell")
+
+
 class CellInputs(keras.layers.Layer):
     """Brings the two previous cells' outputs to `filters` channels at the same resolution.
 
@@ -97,19 +104,31 @@ class SharedMicroCell(keras.layers.Layer):
         *,
         reduction: bool,
         reduce_prev_prev: bool,
+        sep_weights: str = "per_input",
         **kw,
     ):
         super().__init__(**kw)
+        if sep_weights not in SEP_WEIGHT_SHARING:
+            raise ValueError(f"sep_weights={sep_weights!r}: must be one of {SEP_WEIGHT_SHARING}")
         self.num_nodes, self.filters, self.reduction = num_nodes, filters, reduction
+        self.sep_weights = sep_weights
         self.inputs_layer = CellInputs(
             filters, reduce_prev_prev=reduce_prev_prev, search=True, name="inputs"
         )
         self.output_proj = ReluConvBN(filters, 1, search=True, name="output")
         # slot_offsets[p][side]: the first slot of node p + 2's side; + input index = its slot.
+        # per_node: one slot per (node, side), whatever the input; per_cell: one slot in all.
         self.slot_offsets, start = [], 0
         for p in range(num_nodes):
-            self.slot_offsets.append([start, start + p + 2])
-            start += 2 * (p + 2)
+            if sep_weights == "per_input":
+                self.slot_offsets.append([start, start + p + 2])
+                start += 2 * (p + 2)
+            elif sep_weights == "per_node":
+                self.slot_offsets.append([start, start + 1])
+                start += 2
+            else:
+                self.slot_offsets.append([0, 0])
+                start = 1
         self.num_slots = start
 
     def build(self, input_shape):
@@ -142,7 +161,8 @@ class SharedMicroCell(keras.layers.Layer):
 
     def slot(self, node: int, side: int, input_index: int) -> int:
         """Row of the separable-conv stacks used by `node` (>= 2), `side`, `input_index`."""
-        return self.slot_offsets[node - 2][side] + input_index
+        per_input = input_index if self.sep_weights == "per_input" else 0
+        return self.slot_offsets[node - 2][side] + per_input
 
     def call(self, inputs, cell_tokens, training=None):
         """Runs the cell.
@@ -156,7 +176,10 @@ class SharedMicroCell(keras.layers.Layer):
         tokens = tf.reshape(cell_tokens, [self.num_nodes, *token_layout.NODE_SHAPE])
         input_ids = tokens[:, :, token_layout.INPUT_FIELD]  # [node, side]
         op_ids = tokens[:, :, token_layout.OP_FIELD]
-        rows = tf.reshape(input_ids + tf.constant(self.slot_offsets, tf.int32), [-1])
+        offsets = tf.constant(self.slot_offsets, tf.int32)
+        if self.sep_weights == "per_input":
+            offsets += input_ids
+        rows = tf.reshape(offsets, [-1])
         selector = supernet_ops.row_selector(rows, self.num_slots)
         # picked[op][weight][2 * p + side]: the slot weights of node p + 2's side.
         picked = {

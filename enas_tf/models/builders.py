@@ -59,6 +59,7 @@ def build_micro_supernet(config, num_classes: int, image_shape: Sequence[int]) -
         num_nodes=model.num_nodes,
         keep_prob=model.keep_prob,
         use_aux_head=model.use_aux_head,
+        sep_weights=model.get("sep_weights", "per_input"),
         name="supernet",
     )
     supernet.materialize(image_shape)

@@ -73,6 +73,7 @@ class MicroSupernet(_MicroNetwork):
         num_nodes,
         keep_prob=0.9,
         use_aux_head=False,
+        sep_weights="per_input",
         **kw,
     ):
         super().__init__(
@@ -91,6 +92,7 @@ class MicroSupernet(_MicroNetwork):
                 spec.filters,
                 reduction=spec.reduction,
                 reduce_prev_prev=spec.reduce_prev_prev,
+                sep_weights=sep_weights,
                 name=f"cell{position}",
             )
             for position, spec in enumerate(self.layout)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import collections
 import io
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from enas_tf.runtime import files
 from enas_tf.spaces import registry
 from enas_tf.spaces.arc_graph import Edge, Node
 
@@ -280,23 +280,6 @@ def arc_image_tensor(arc: Any, *, output_mode: str = "loose_ends") -> np.ndarray
     return png_to_image_tensor(draw_arc(arc, output_mode=output_mode))
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Writes to a temporary file in the same directory, then renames it over `path`.
-
-    `enas_tf.runtime.files.write_json_atomic` does this for JSON only; pictures are bytes and text.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
-
 def save_arc_pictures(
     arc: Any, directory: str, *, output_mode: str = "loose_ends"
 ) -> tuple[str, str]:
@@ -312,6 +295,6 @@ def save_arc_pictures(
     dot = arc_to_dot(arc, output_mode=output_mode).encode("utf-8")
     os.makedirs(directory, exist_ok=True)
     png_path, dot_path = os.path.join(directory, "arc.png"), os.path.join(directory, "arc.dot")
-    _write_atomic(png_path, png)
-    _write_atomic(dot_path, dot)
+    files.write_bytes_atomic(png_path, png)
+    files.write_bytes_atomic(dot_path, dot)
     return png_path, dot_path

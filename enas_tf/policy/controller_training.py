@@ -11,6 +11,15 @@ an arc and scores it; the baseline moves once per group towards the mean reward 
 arcs (all-gathered, so every replica computes the same value); each arc's advantage is its own
 reward minus that baseline; the policy gradients of all arcs are averaged and applied once.
 With one replica this is the single-device update of the paper.
+
+Two variance reductions, each one setting away (`search.controller`): `reward_batch=per_update`
+scores every arc of an update on the same validation minibatch (so how hard that minibatch is
+moves all of the update's rewards alike), and `baseline=group` gives each arc the mean reward of
+the *other* arcs of its update as its baseline (leave-one-out), so the advantage compares arcs
+scored at the same moment with the same weights instead of against a moving average that lags
+the shared weights' improvement. The update is linear in the per-arc gradients
+`g_i = grad(-log pi(m_i))`, so it needs only two running sums, `sum(r_i g_i)` and `sum(g_i)`:
+`sum_i (r_i - (S - r_i) / (n - 1)) g_i = n / (n - 1) sum(r_i g_i) - S / (n - 1) sum(g_i)`.
 """
 
 from __future__ import annotations
@@ -85,29 +94,54 @@ class ControllerTrainer:
         self.train = tf.function(self._train)
 
     def _replica_step(self, seed, batch):
-        """One sampled arc per replica: its reward, its score and its policy gradient."""
+        """One sampled arc per replica: its reward, its score and its policy gradient.
+
+        Returns (gradients, baseline, [reward, score, entropy, loss]). With the EMA baseline
+        the gradients are those of the whole REINFORCE loss; with the group baseline they are
+        `grad(-log pi)` of the arc (times 1, the caller weighs them by the advantage once the
+        update's rewards are known) plus the skip penalty's, and `baseline` is unused.
+        """
         ctrl = self.ctrl
         variables = self.controller.trainable_variables
         context = tf.distribute.get_replica_context()
-        with tf.GradientTape() as tape:
+        group = ctrl.get("baseline", "ema") == "group"
+        with tf.GradientTape(persistent=group) as tape:
             policy = self.controller.sample_with_details(self.replica_seed(seed))
             with tape.stop_recording():
                 score = tf.cast(self.score_fn(batch, policy.tokens), tf.float32)
             reward = reinforce.shaped_reward(
                 self.reward_fn(score), policy.entropy, ctrl.entropy_weight
             )
-            # The original code moves the baseline towards the reward before the advantage.
-            rewards = context.all_gather(tf.reshape(reward, [1]), axis=0)
-            baseline = reinforce.update_baseline(
-                self.baseline, tf.reduce_mean(rewards), ctrl.baseline_decay
-            )
-            loss = reinforce.reinforce_loss(policy.log_prob, reward, baseline)
+            if group:
+                baseline = tf.identity(self.baseline)
+                loss = -tf.cast(policy.log_prob, tf.float32)
+            else:
+                # The original code moves the baseline towards the reward before the advantage.
+                rewards = context.all_gather(tf.reshape(reward, [1]), axis=0)
+                baseline = reinforce.update_baseline(
+                    self.baseline, tf.reduce_mean(rewards), ctrl.baseline_decay
+                )
+                loss = reinforce.reinforce_loss(policy.log_prob, reward, baseline)
+            penalty = tf.constant(0.0)
             if ctrl.skip_weight and policy.skip_probs.shape[0]:  # macro space only
-                loss += ctrl.skip_weight * reinforce.skip_kl_penalty(
+                penalty = ctrl.skip_weight * reinforce.skip_kl_penalty(
                     policy.skip_probs, ctrl.skip_target
                 )
-        grads = tape.gradient(loss, variables)
-        return grads, baseline, tf.stack([reward, score, policy.entropy, loss])
+            total = loss + penalty  # recorded on the tape (the EMA path's one gradient)
+        if group:  # two gradients: the log-probability's and the penalty's
+            grads = _dense(tape.gradient(loss, variables), variables)
+            penalty_grads = [tf.zeros_like(v) for v in variables]
+            if ctrl.skip_weight and policy.skip_probs.shape[0]:
+                penalty_grads = _dense(tape.gradient(penalty, variables), variables)
+            del tape
+            weighted = [g * tf.cast(tf.stop_gradient(reward), g.dtype) for g in grads]
+            return (
+                (weighted, grads, penalty_grads),
+                baseline,
+                tf.stack([reward, score, policy.entropy, penalty]),
+            )
+        grads = tape.gradient(total, variables)
+        return grads, baseline, tf.stack([reward, score, policy.entropy, total])
 
     def _train(self, iterator, num_steps):
         """`num_steps` updates, each averaging `num_aggregate` x replicas arcs.
@@ -116,15 +150,19 @@ class ControllerTrainer:
           A dict of float32 scalars: mean reward, score, entropy and loss over the updates'
           arcs, and the baseline after the last update.
         """
+        if self.ctrl.get("baseline", "ema") == "group":
+            return self._train_group(iterator, num_steps)
         strategy = self.strategy
         num_aggregate = self.ctrl.num_aggregate
+        per_update = self.ctrl.get("reward_batch", "per_arc") == "per_update"
         variables = self.controller.trainable_variables
         totals = tf.zeros([4], tf.float32)  # reward, score, entropy, loss
         for _ in tf.range(num_steps):
             # Loop state is explicit tensors created before the loop (autograph loop variables).
             summed = [tf.zeros_like(v) for v in variables]
+            update_batch = next(iterator) if per_update else None
             for _ in tf.range(num_aggregate):
-                batch = next(iterator)
+                batch = update_batch if per_update else next(iterator)
                 seed = self.generator.make_seeds(1)[:, 0]
                 grads, baseline, values = strategy.run(self.replica_step, args=(seed, batch))
                 # Every replica computed the same baseline; MEAN just makes it one value.
@@ -136,7 +174,10 @@ class ControllerTrainer:
                 zip([s / num_aggregate for s in summed], variables, strict=True)
             )
             self.controller_step.assign_add(1)
-        means = totals / tf.cast(num_steps * num_aggregate, tf.float32)
+        return self._summary(totals / tf.cast(num_steps * num_aggregate, tf.float32))
+
+    def _summary(self, means):
+        """The phase's result from the mean [reward, score, entropy, loss] over its arcs."""
         return {
             "reward": means[0],
             self.score_name: means[1],
@@ -144,3 +185,59 @@ class ControllerTrainer:
             "loss": means[3],
             "baseline": tf.identity(self.baseline),
         }
+
+    def _train_group(self, iterator, num_steps):
+        """`_train` with the leave-one-out group baseline (module docstring).
+
+        The n = num_aggregate x replicas arcs of an update are sampled and scored first, their
+        `sum(r_i g_i)` and `sum(g_i)` accumulated; the update is then applied once. The
+        baseline variable records each update's mean reward (for logs and TensorBoard).
+        """
+        strategy = self.strategy
+        num_aggregate = self.ctrl.num_aggregate
+        per_update = self.ctrl.get("reward_batch", "per_arc") == "per_update"
+        n = float(num_aggregate * strategy.num_replicas_in_sync)
+        variables = self.controller.trainable_variables
+        totals = tf.zeros([4], tf.float32)  # reward, score, entropy, penalty
+        for _ in tf.range(num_steps):
+            weighted = [tf.zeros_like(v) for v in variables]  # sum over arcs of r_i g_i
+            plain = [tf.zeros_like(v) for v in variables]  # sum of g_i
+            penalties = [tf.zeros_like(v) for v in variables]
+            reward_sum = tf.constant(0.0)
+            update_batch = next(iterator) if per_update else None
+            for _ in tf.range(num_aggregate):
+                batch = update_batch if per_update else next(iterator)
+                seed = self.generator.make_seeds(1)[:, 0]
+                (r_g, grads, penalty_grads), _, values = strategy.run(
+                    self.replica_step, args=(seed, batch)
+                )
+                # Sums over replicas (each replica's arc counts once).
+                weighted = [
+                    w + strategy.reduce("SUM", g, axis=None)
+                    for w, g in zip(weighted, r_g, strict=True)
+                ]
+                plain = [
+                    p + strategy.reduce("SUM", g, axis=None)
+                    for p, g in zip(plain, grads, strict=True)
+                ]
+                penalties = [
+                    p + strategy.reduce("SUM", g, axis=None)
+                    for p, g in zip(penalties, penalty_grads, strict=True)
+                ]
+                reward_sum += strategy.reduce("SUM", values, axis=None)[0]
+                totals = totals + strategy.reduce("MEAN", values, axis=None)
+            # (1/n) sum_i (r_i - b_i) g_i with b_i the mean reward of the other n - 1 arcs.
+            scale_weighted, scale_plain = 1.0 / (n - 1.0), reward_sum / (n * (n - 1.0))
+            update = [
+                scale_weighted * w - scale_plain * p + q / n
+                for w, p, q in zip(weighted, plain, penalties, strict=True)
+            ]
+            self.optimizer.apply_gradients(zip(update, variables, strict=True))
+            self.baseline.assign(reward_sum / n)
+            self.controller_step.assign_add(1)
+        return self._summary(totals / tf.cast(num_steps * num_aggregate, tf.float32))
+
+
+def _dense(grads, variables):
+    """Gradients with None (a variable the loss does not reach) replaced by zeros."""
+    return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]

@@ -14,6 +14,11 @@ Random states are saved too (`random_states`: the Keras seed generators of dropo
 drop-path, which `model.weights` leaves out), so a resumed run draws the masks an
 uninterrupted one would. They are optional on restore: a checkpoint written before they were
 saved still resumes, with a log line saying that those masks start over.
+
+Keyed items added after a run started are optional the same way (`optional`: the search's
+snapshot of its initial policy): checked by name when the checkpoint has them, skipped when
+it does not; `KeyedCheckpoint.absent` then names them, so the owner can say what is missing and
+leave them out of its later checkpoints instead of saving values the run never had.
 """
 
 from __future__ import annotations
@@ -54,39 +59,59 @@ class KeyedCheckpoint:
     Args:
       weights: {item name: variables}, e.g. {"supernet": model.weights}; each item is saved
         keyed by variable path and checked by name before a restore.
+      optional: {item name: variables} saved like `weights` but restored only when the
+        checkpoint has them (items a checkpoint written by an earlier version lacks); after a
+        restore, `absent` names those it did not have.
       random_states: variables of random number generators (`random_states_of(model)`),
         saved keyed by path and restored when the checkpoint has them.
       **others: other trackables (counters, generators), saved as `tf.train.Checkpoint` does.
     """
 
-    def __init__(self, weights: dict, *, random_states=(), **others):
+    def __init__(self, weights: dict, *, optional=None, random_states=(), **others):
         self.weights = {name: keyed(variables, name) for name, variables in weights.items()}
+        self.optional = {
+            name: keyed(variables, name) for name, variables in (optional or {}).items()
+        }
+        self.absent: frozenset[str] = frozenset()  # `optional` items the last restore lacked
         marker = tf.Variable(LAYOUT, dtype=tf.int64, trainable=False, name="checkpoint_layout")
         self._required = dict(layout=marker, **self.weights, **others)
         # By position: Keras names seed generators per process (`seed_generator_3`), but the
         # order of a model's variables is fixed by its structure.
         self.random_states = {f"{i:04d}": v for i, v in enumerate(random_states)}
         self.checkpoint = tf.train.Checkpoint(
-            **self._required, **({"random_states": self.random_states} if random_states else {})
+            **self._required,
+            **self.optional,
+            **({"random_states": self.random_states} if random_states else {}),
         )
 
     def restore(self, path: str, what: str) -> None:
-        """Checks `path` (see `check_compatible`), then restores every value from it.
+        """Checks `path` (see `check_compatible`), then restores every value it holds.
+
+        Every item must be there except the `optional` ones and the random states; the
+        optional items it lacks are left as they are and named in `self.absent`.
 
         Args:
           path: a checkpoint file prefix.
           what: e.g. "search" or "retrain", for error messages.
         """
-        saved = check_compatible(path, what, self.weights)
-        checkpoint = self.checkpoint
-        if self.random_states and saved.get("random_states", set()) != set(self.random_states):
-            logging.warning(
-                "%s: %s holds no random states of this model (written by an earlier "
-                "version): dropout masks start over",
-                what,
-                path,
-            )
-            checkpoint = tf.train.Checkpoint(**self._required)
+        saved = check_compatible(path, what, self.weights, optional=self.optional)
+        self.absent = frozenset(name for name in self.optional if name not in saved)
+        items = dict(self._required)
+        items.update({name: v for name, v in self.optional.items() if name not in self.absent})
+        if self.random_states:
+            if saved.get("random_states", set()) == set(self.random_states):
+                items["random_states"] = self.random_states
+            else:
+                logging.warning(
+                    "%s: %s holds no random states of this model (written by an earlier "
+                    "version): dropout masks start over",
+                    what,
+                    path,
+                )
+        # A checkpoint that lacks some items is read through one without them (restoring
+        # into the full one would fail `assert_consumed`).
+        complete = not self.absent and (not self.random_states or "random_states" in items)
+        checkpoint = self.checkpoint if complete else tf.train.Checkpoint(**items)
         try:
             status = checkpoint.restore(path)
         except (tf.errors.OpError, IndexError, OSError) as error:  # unreadable files
@@ -131,13 +156,15 @@ def _sample(names) -> str:
     return ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
 
 
-def check_compatible(path: str, what: str, weights: dict) -> dict[str, set[str]]:
+def check_compatible(path: str, what: str, weights: dict, optional=None) -> dict[str, set[str]]:
     """Raises `CheckpointError` unless `path` holds the variables `weights` names.
 
     Args:
       path: the checkpoint file prefix to restore.
       what: e.g. "search" or "retrain", for the message.
       weights: {item name: {variable path: variable}}, the keyed items of the checkpoint.
+      optional: keyed items like `weights`, checked only when the checkpoint has them (an
+        item it lacks is the caller's to handle; one it holds must match all the same).
 
     Returns:
       The checkpoint's top-level items and their children (read once, for the caller too).
@@ -150,7 +177,8 @@ def check_compatible(path: str, what: str, weights: dict) -> dict[str, set[str]]
             "were restructured), so it cannot be loaded safely. Start a new --workdir, or "
             "finish this run with the enas_tf version that started it"
         )
-    for name, variables in weights.items():
+    present = {name: v for name, v in (optional or {}).items() if name in saved}
+    for name, variables in {**weights, **present}.items():
         missing = set(variables) - saved.get(name, set())
         unexpected = saved.get(name, set()) - set(variables)
         if missing or unexpected:

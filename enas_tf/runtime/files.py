@@ -23,6 +23,21 @@ def write_json_atomic(path: str, payload) -> None:
         raise
 
 
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Writes bytes (a picture) the same way: a temporary file, then a rename over `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
 def read_json(path: str):
     with open(path) as f:
         return json.load(f)

@@ -1,15 +1,17 @@
 """Where the search's evidence goes: the log line, TensorBoard, and `search/checks.json`.
 
-`enas_tf.search.check` scores policy samples against uniform arcs; this module shows the result
-to the user, the way they look for it:
+`enas_tf.search.check` scores policy samples against uniform arcs and the controller's initial
+policy; this module shows the result to the user, the way they look for it:
 
-* one log line per check ("policy 0.41 +- 0.01 vs random 0.33 +- 0.02 ...: policy ahead by
-  3.8 SE");
-* TensorBoard (`valid/`): `check/policy_mean`, `check/random_mean`, their standard errors and
-  the difference in standard errors; `sampled_child/<metric>` (the policy samples' mean); a
-  sampled arc as text; and the policy itself: per decision block a heatmap of the mean choice
-  probabilities (`policy/<panel>` images: a micro cell's nodes x candidates, macro layers x ops
-  and skips, rnn nodes x previous nodes and activations) and per decision a histogram;
+* one log line per check ("policy 0.41 +- 0.01 vs random 0.33 +- 0.02 vs initial policy 0.40 +-
+  0.01 ...: ahead of random by 3.8 SE, level with its initial policy (+0.4 SE): the advantage
+  is the controller's prior, not learning");
+* TensorBoard (`valid/`): `check/policy_mean`, `check/random_mean`, `check/initial_mean`, their
+  standard errors and the policy's differences from both in standard errors;
+  `sampled_child/<metric>` (the policy samples' mean); a sampled arc as text; and the policy
+  itself: per decision block a heatmap of the mean choice probabilities (`policy/<panel>`
+  images: a micro cell's nodes x candidates, macro layers x ops and skips, rnn nodes x previous
+  nodes and activations) and per decision a histogram;
 * `search/checks.json`: every check of the run (one entry per epoch, rewritten atomically), which
   derive copies into `candidates.json`.
 
@@ -75,7 +77,8 @@ def final_evidence(workdir: str) -> list[str]:
     """The lines that end a run: the search's last check, how far its children are from chance,
     and derive's check (read from `search/checks.json` and `candidates.json`; none if absent).
 
-    These are what tells a user whether the search learned anything on their data, so the
+    These are what tells a user whether the search learned anything on their data (ahead of
+    random and of its initial policy, or only of random: the controller's prior), so the
     command line repeats them after the retrained score instead of leaving them in the log.
     """
     lines = []

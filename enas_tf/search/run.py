@@ -17,11 +17,11 @@ the same child. In the controller phase every replica samples and scores its own
 rewards are all-gathered for the baseline and the policy gradients averaged.
 
 Resume: the checkpoint holds both models, both optimizers, the baseline, the random generator,
-the step counters and the epoch/phase; it is written every `checkpoint_every_steps` child or
-controller steps and at every phase end. The data of epoch e (training batches, and the
-controller's validation minibatches) is a pure function of (seed, e), so a run restarted
-mid-phase skips the batches its finished steps used: no update is repeated or lost beyond those
-after the last checkpoint.
+the step counters, the epoch/phase and the controller's initial weights (for the check); it is
+written every `checkpoint_every_steps` child or controller steps and at every phase end. The
+data of epoch e (training batches, and the controller's validation minibatches) is a pure
+function of (seed, e), so a run restarted mid-phase skips the batches its finished steps used:
+no update is repeated or lost beyond those after the last checkpoint.
 """
 
 from __future__ import annotations
@@ -63,17 +63,34 @@ class Search:
         self.steps_per_epoch = task.steps_per_epoch
         self.state = build_search_state(config, strategy, task)
         self.steps = SearchSteps(config, strategy, self.state, task, jit_compile)
-        self.manager = replicas.CheckpointManager(
-            self.state.checkpoint(), os.path.join(workdir, "search", "ckpt"), strategy
-        )
+        self.manager = self._checkpoint_manager()
         self.writers = summaries.Writers(workdir, enabled=replicas.is_chief(strategy))
         self._phase_seconds: dict[str, float] = {}  # wall time of this epoch's phases
 
+    def _checkpoint_manager(self) -> replicas.CheckpointManager:
+        directory = os.path.join(self.workdir, "search", "ckpt")
+        return replicas.CheckpointManager(self.state.checkpoint(), directory, self.strategy)
+
     def restore(self) -> bool:
-        """Restores the latest checkpoint if any; returns whether one was found."""
+        """Restores the latest checkpoint if any; returns whether one was found.
+
+        A checkpoint written before the initial policy was kept resumes without it: the
+        checks then compare with random arcs only (one warning says so), and the later
+        checkpoints leave it out too, rather than saving weights the run never started from.
+        """
         latest = self.manager.restore_latest("search")
         if latest is None:
             return False
+        if "initial_controller" in self.manager.keyed.absent:
+            logging.warning(
+                "search: %s was written before the controller's initial policy was kept in "
+                "checkpoints, so this run's checks cannot compare the policy with its initial "
+                "policy (only with random arcs)",
+                latest,
+            )
+            self.state.initial_controller = None
+            self.steps.sample_initial = None
+            self.manager = self._checkpoint_manager()
         logging.info(
             "search: resumed from %s (epoch %d, child step %d, controller step %d)",
             latest,
@@ -205,13 +222,16 @@ class Search:
     def _controller_phase(self, epoch: int) -> None:
         """The epoch's controller updates (none under policy=random), then the check."""
         state, ctrl = self.state, self.config.search.controller
-        done = int(state.controller_step.numpy()) - epoch * ctrl.train_steps
-        if self.config.search.policy == "random":
+        # Warm-up epochs (`warmup_epochs`: uniform children) make no controller updates, so
+        # updates count from the first epoch after them.
+        warmup = ctrl.get("warmup_epochs", 0)
+        done = int(state.controller_step.numpy()) - max(0, epoch - warmup) * ctrl.train_steps
+        if self.config.search.policy == "random" or epoch < warmup:
             done = ctrl.train_steps  # The random-search baseline never updates a controller.
         # The validation minibatches of epoch e are a pure function of (seed, e): a resumed
         # phase skips those its finished updates used.
         iterator = self.valid_iterator(
-            self.config.seed * 7919 + epoch, skip=done * ctrl.num_aggregate
+            self.config.seed * 7919 + epoch, skip=done * _batches_per_update(ctrl)
         )
         stats, phase_started = None, time.perf_counter()
 
@@ -267,10 +287,11 @@ class Search:
         return [next(iterator) for _ in range(count)]
 
     def run_check(self, epoch: int) -> search_check.CheckResult:
-        """Policy samples vs uniform arcs on the same validation data (`enas_tf.search.check`).
+        """Policy samples vs uniform arcs and the initial policy's samples, on the same data.
 
-        Logged, written to TensorBoard (`check/*`, the policy heatmaps) and appended to
-        `search/checks.json` (`enas_tf.search.reports`); never touches the test split.
+        See `enas_tf.search.check`. Logged, written to TensorBoard (`check/*`, the policy
+        heatmaps) and appended to `search/checks.json` (`enas_tf.search.reports`); never
+        touches the test split.
         """
         config, check = self.config, self.config.search.check
         batches = self.check_batches(config.seed * 7919 + 104729)
@@ -282,6 +303,7 @@ class Search:
             random_seed=config.seed * 1_000_003,
             with_policy=config.search.policy != "random",
             data=_batches_text(check.num_batches, config.search.eval_batch_size),
+            initial_seed=config.seed * 1_000_003 + 500_009,
         )
         search_reports.report_check(self, epoch, result)
         return result
@@ -327,3 +349,8 @@ class _StepClock:
 def _batches_text(num_batches: int, batch_size: int) -> str:
     plural = "es" if num_batches > 1 else ""
     return f"{num_batches} validation minibatch{plural} of {batch_size}"
+
+
+def _batches_per_update(ctrl) -> int:
+    """Validation minibatches one controller update reads (`search.controller.reward_batch`)."""
+    return 1 if ctrl.get("reward_batch", "per_arc") == "per_update" else ctrl.num_aggregate

@@ -1,16 +1,17 @@
 """What the search trains and the compiled steps that train it.
 
 `SearchState` holds every variable of a search (both models, both optimizers, baseline,
-counters, random generator), created before the first step inside the strategy's scope
-(docs/DESIGN.md rule 2). `SearchSteps` holds the per-replica step functions and their
-`tf.function` loops (Orbit style, docs/DESIGN.md rule 7): child updates, controller updates, and
-the shared-weight evaluations that derive and the in-run check use. `enas_tf.search` runs
-them in epochs, logs and checkpoints.
+counters, random generator, and a snapshot of the controller's starting weights), created
+before the first step inside the strategy's scope (docs/DESIGN.md rule 2). `SearchSteps` holds
+the per-replica step functions and their `tf.function` loops (Orbit style, docs/DESIGN.md rule
+7): child updates, controller updates, and the shared-weight evaluations that derive and the
+in-run check use. `enas_tf.search` runs them in epochs, logs and checkpoints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import tensorflow as tf
 
@@ -23,7 +24,7 @@ from enas_tf.runtime import checkpoints
 from enas_tf.spaces import registry
 
 
-def build_controller(config) -> Controller:
+def build_controller(config, name: str = "controller") -> Controller:
     """The controller of the configured search space with the config's settings."""
     ctrl = config.search.controller
     return Controller(
@@ -32,7 +33,25 @@ def build_controller(config) -> Controller:
         tanh_constant=ctrl.tanh_constant or None,
         op_tanh_reduce=ctrl.op_tanh_reduce,
         temperature=ctrl.temperature or None,
+        name=name,
     )
+
+
+def build_initial_policy(config, controller: Controller) -> Controller:
+    """A frozen copy of `controller` as it is now: the policy before any update.
+
+    A controller's priors (the rnn distance prior, `search.controller.op_bias_init`) make the
+    untrained policy differ from uniform, so beating random arcs does not by itself show that
+    the controller learned; the in-run check also compares with this copy
+    (`enas_tf.search.check`). Call it inside the strategy scope, before the first controller
+    update; it is never trained and is saved with the search so a resumed run compares with
+    the same starting point.
+    """
+    initial = build_controller(config, name="initial_controller")
+    for kept, live in zip(initial.weights, controller.weights, strict=True):
+        kept.assign(live.value)
+    initial.trainable = False
+    return initial
 
 
 @dataclasses.dataclass
@@ -49,10 +68,15 @@ class SearchState:
     epoch: tf.Variable
     phase: tf.Variable
     generator: tf.random.Generator
+    # The controller's starting weights (`build_initial_policy`); None under policy=random,
+    # or when a resumed checkpoint was written before they were kept (then unknown).
+    initial_controller: Optional[Controller] = None
 
     def checkpoint(self) -> checkpoints.KeyedCheckpoint:
         # Weights keyed by variable path (Keras 3 layers do not expose list attributes to
-        # tf.train.Checkpoint); the architecture is fixed by config.json.
+        # tf.train.Checkpoint); the architecture is fixed by config.json. The initial policy
+        # is optional so that checkpoints written before it was kept still restore.
+        initial = self.initial_controller
         return checkpoints.KeyedCheckpoint(
             {
                 "supernet": self.supernet.weights,
@@ -60,6 +84,7 @@ class SearchState:
                 "child_optimizer": self.child_optimizer.variables,
                 "controller_optimizer": self.controller_optimizer.variables,
             },
+            optional={} if initial is None else {"initial_controller": initial.weights},
             random_states=checkpoints.random_states_of(self.supernet, self.controller),
             baseline=self.baseline,
             child_step=self.child_step,
@@ -88,6 +113,8 @@ def build_search_state(config, strategy, task) -> SearchState:
         )
         controller_optimizer.build(controller.trainable_variables)
         task.create_child_state(strategy)
+        with_controller = config.search.policy != "random"
+        initial = build_initial_policy(config, controller) if with_controller else None
         counter = lambda name: tf.Variable(0, dtype=tf.int64, trainable=False, name=name)  # noqa: E731
         return SearchState(
             supernet=supernet,
@@ -100,6 +127,7 @@ def build_search_state(config, strategy, task) -> SearchState:
             epoch=counter("epoch"),
             phase=counter("phase"),
             generator=tf.random.Generator.from_seed(config.seed),
+            initial_controller=initial,
         )
 
 
@@ -141,6 +169,8 @@ class SearchSteps:
         # Sampling outside the training loops (checks, derive): one trace each.
         self.sample_policy = tf.function(state.controller.sample_with_details)
         self.sample_uniform = tf.function(self.uniform.sample)
+        initial = state.initial_controller
+        self.sample_initial = None if initial is None else tf.function(initial.sample_with_details)
 
     def replica_seed(self, seed):
         """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""
@@ -151,10 +181,20 @@ class SearchSteps:
 
     # Child phase -------------------------------------------------------------------------
     def _child_arc(self, seed):
-        """The child this replica trains: a policy sample, or uniform under policy=random."""
+        """The child this replica trains: a policy sample, or uniform under policy=random.
+
+        During the controller's warm-up (`search.controller.warmup_epochs`) children are
+        uniform too, so the shared weights start out trained on the whole space rather than
+        on whatever the untrained policy's prior prefers.
+        """
         if self.config.search.policy == "random":
             return self.uniform.sample(self.replica_seed(seed))
-        return self.state.controller.sample(self.replica_seed(seed))[0]
+        tokens = self.state.controller.sample(self.replica_seed(seed))[0]
+        warmup = self.config.search.controller.get("warmup_epochs", 0)
+        if warmup:
+            uniform = self.uniform.sample(self.replica_seed(seed))
+            tokens = tf.where(self.state.epoch < warmup, uniform, tokens)
+        return tokens
 
     def _child_replica_step(self, seed, batch):
         state, search = self.state, self.config.search

@@ -166,6 +166,12 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),
         ("derive.num_batches", 0, "derive.num_batches=0: must be >= 1"),
         ("derive.num_candidates", 0, "derive.num_candidates=0: must be >= 1"),
+        ("audit.num_random", 0, "audit.num_random=0: must be >= 1"),
+        ("audit.num_candidates", -1, "audit.num_candidates=-1: must be >= 0"),
+        ("audit.epochs", 0, "audit.epochs=0: must be >= 1"),
+        ("audit.score_batches", 0, "audit.score_batches=0: must be >= 1"),
+        ("audit.model.filters", 7, r"audit's retrain .*retrain.model.filters=7"),
+        ("audit.num_random", 10**6, "audit.num_random=1000000: more arcs"),
     ],
 )
 def test_validate_names_the_bad_key(key, value, match):
@@ -173,6 +179,22 @@ def test_validate_names_the_bad_key(key, value, match):
     _set(config, key, value)
     with pytest.raises(config_lib.ConfigError, match=match):
         config_lib.validate(config)
+
+
+def test_the_audit_retrains_at_its_own_budget_never_longer_than_the_retrain():
+    config = _load("quickstart.py")
+    _set(config, "audit.model.filters", 8)
+    audit = config_lib.audit_retrain_config(config)
+    assert audit.retrain.epochs == config.audit.epochs < config.retrain.epochs
+    assert audit.retrain.optimizer.t0 == config.audit.epochs  # the cosine cycle fits
+    assert audit.retrain.model.filters == 8 and config.retrain.model.filters == 12
+    assert audit.retrain.model.num_layers == config.retrain.model.num_layers  # None: kept
+    assert audit.search.to_dict() == config.search.to_dict()
+    _set(config, "audit.epochs", 50)
+    assert config_lib.audit_retrain_config(config).retrain.epochs == config.retrain.epochs
+    rnn = _load("tiny.py", "space=rnn")
+    _set(rnn, "audit.model.hidden_size", 8)
+    assert config_lib.audit_retrain_config(rnn).retrain.model.hidden_size == 8
 
 
 def test_check_batch_sizes_names_the_key_and_the_split_size():

@@ -122,3 +122,41 @@ def test_a_checkpoint_without_random_states_still_restores(tmp_path, caplog):
     assert "dropout masks start over" in caplog.text
     for a, b in zip(model.weights, other.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _with_snapshot(model, snapshot):
+    return checkpoints.KeyedCheckpoint(
+        {"model": model.weights}, optional={"copy": snapshot.weights}
+    )
+
+
+def test_optional_items_are_restored_when_there_and_named_when_absent(tmp_path):
+    model, snapshot = _model(), _model()
+    with_copy = _with_snapshot(model, snapshot).checkpoint.save(str(tmp_path / "new"))
+    without = _keyed(model).checkpoint.save(str(tmp_path / "old"))  # an earlier version's
+    other, other_snapshot = _model(), _model()
+    keyed = _with_snapshot(other, other_snapshot)
+    keyed.restore(with_copy, "test")
+    assert keyed.absent == frozenset()
+    for a, b in zip(snapshot.weights, other_snapshot.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    untouched = [w.numpy() for w in other_snapshot.weights]
+    for weight in other.weights:
+        weight.assign(tf.zeros_like(weight))
+    keyed = checkpoints.KeyedCheckpoint(
+        {"model": other.weights},
+        optional={"copy": other_snapshot.weights},
+        step=tf.Variable(0, dtype=tf.int64),
+    )
+    keyed.restore(without, "test")
+    assert keyed.absent == {"copy"}
+    for a, b in zip(model.weights, other.weights, strict=True):  # the rest is restored
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for value, weight in zip(untouched, other_snapshot.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), value)
+
+
+def test_an_optional_item_of_another_model_is_refused(tmp_path):
+    path = _with_snapshot(_model(), _model("b")).checkpoint.save(str(tmp_path / "ckpt"))
+    with pytest.raises(checkpoints.CheckpointError, match="does not match this model's copy"):
+        _with_snapshot(_model(), _model("c")).restore(path, "search")

@@ -1,4 +1,4 @@
-"""Tests for enas_tf.search.check: the policy-vs-random statistics and their summary."""
+"""Tests for enas_tf.search.check: the policy vs random and initial-policy statistics, summary."""
 
 import math
 
@@ -18,9 +18,9 @@ def test_policy_ahead_needs_more_than_two_standard_errors():
     random = ArcScores((0.30, 0.32, 0.34, 0.36))
     ahead = CheckResult("accuracy", True, "1 minibatch", random, ArcScores((0.5, 0.52, 0.54)))
     assert ahead.policy_ahead and ahead.advantage_in_se > 2
-    assert "policy ahead by" in ahead.summary() and "vs random 0.330" in ahead.summary()
+    assert "ahead of random by" in ahead.summary() and "vs random 0.330" in ahead.summary()
     close = CheckResult("accuracy", True, "1 minibatch", random, ArcScores((0.33, 0.35, 0.31)))
-    assert not close.policy_ahead and "not distinguishable" in close.summary()
+    assert not close.policy_ahead and "level with random (" in close.summary()
 
 
 def test_lower_is_better_for_perplexity():
@@ -67,3 +67,92 @@ def test_children_are_compared_with_chance_in_the_right_direction():
         "random arcs' valid perplexity 510.0 = 19.6x better than chance (10000.0)"
     )
     assert CheckResult("accuracy", True, "1 minibatch", random).children_vs_chance() == ""
+
+
+# The initial-policy comparison (issue #24): random 0.30-0.36 (mean 0.33, se 0.013).
+_RANDOM = ArcScores((0.30, 0.32, 0.34, 0.36))
+
+
+def _with_initial(policy, initial, higher_is_better=True, random=_RANDOM):
+    metric = "accuracy" if higher_is_better else "perplexity"
+    return CheckResult(metric, higher_is_better, "1 minibatch", random, policy, initial=initial)
+
+
+def test_ahead_of_random_and_of_the_initial_policy_is_learning():
+    result = _with_initial(ArcScores((0.50, 0.52, 0.54)), ArcScores((0.33, 0.35, 0.37, 0.39)))
+    assert result.policy_ahead and result.ahead_of_initial
+    z_random, z_initial = result.advantage_in_se, result.advantage_over_initial_in_se
+    assert result.verdict() == (
+        f"ahead of random by {z_random:.1f} SE and of its initial policy by {z_initial:.1f} SE: "
+        "learned"
+    )
+    assert "vs random 0.330 +- 0.013 vs initial policy 0.360 +- 0.013 valid accuracy (4 arcs" in (
+        result.summary()
+    )
+
+
+def test_ahead_of_random_only_is_the_controllers_prior():
+    # The untrained policy already prefers good arcs (a built-in prior): as good as now.
+    result = _with_initial(ArcScores((0.50, 0.52, 0.54)), ArcScores((0.49, 0.51, 0.53, 0.55)))
+    assert result.policy_ahead and not result.ahead_of_initial
+    z_initial = result.advantage_over_initial_in_se
+    assert result.verdict() == (
+        f"ahead of random by {result.advantage_in_se:.1f} SE, level with its initial policy "
+        f"({z_initial:+.1f} SE): the advantage is the controller's prior, not learning"
+    )
+
+
+def test_level_with_both_is_no_sign_of_learning():
+    result = _with_initial(ArcScores((0.33, 0.35, 0.31)), ArcScores((0.32, 0.34, 0.36, 0.30)))
+    assert not result.policy_ahead and not result.ahead_of_initial
+    assert result.verdict().startswith("level with random (")
+    assert ", level with its initial policy (" in result.verdict()
+    assert result.verdict().endswith(": no sign of learning")
+
+
+def test_behind_both_says_so_in_capitals():
+    result = _with_initial(ArcScores((0.10, 0.12, 0.14)), ArcScores((0.33, 0.35, 0.37, 0.39)))
+    assert result.advantage_in_se < -2 and result.advantage_over_initial_in_se < -2
+    assert result.verdict() == (
+        f"BEHIND random by {-result.advantage_in_se:.1f} SE, BEHIND its initial policy by "
+        f"{-result.advantage_over_initial_in_se:.1f} SE: no sign of learning"
+    )
+
+
+def test_ahead_of_a_poor_initial_policy_but_not_of_random_is_learning_not_yet_ahead():
+    result = _with_initial(ArcScores((0.33, 0.35, 0.37)), ArcScores((0.10, 0.12, 0.14, 0.16)))
+    assert result.ahead_of_initial and not result.policy_ahead
+    assert result.verdict().endswith(": learning, not yet ahead of random")
+
+
+def test_the_initial_comparison_is_lower_is_better_for_perplexity():
+    random = ArcScores((300.0, 320.0, 310.0))
+    policy = ArcScores((200.0, 210.0, 205.0))
+    prior = _with_initial(policy, ArcScores((201.0, 211.0, 206.0)), False, random)
+    assert prior.policy_ahead and not prior.ahead_of_initial
+    assert prior.verdict().endswith("the advantage is the controller's prior, not learning")
+    learned = _with_initial(policy, ArcScores((290.0, 300.0, 295.0)), False, random)
+    assert learned.ahead_of_initial and learned.verdict().endswith(": learned")
+    assert "vs initial policy 295.0 +- 2.9 valid perplexity" in learned.summary()
+
+
+def test_the_initial_comparison_goes_to_json_and_tensorboard():
+    result = _with_initial(ArcScores((0.50, 0.52, 0.54)), ArcScores((0.49, 0.51, 0.53, 0.55)))
+    data = result.to_json()
+    assert data["initial"]["scores"] == [0.49, 0.51, 0.53, 0.55]
+    assert data["policy_minus_initial_in_se"] == pytest.approx(result.advantage_over_initial_in_se)
+    assert data["policy_ahead"] and not data["policy_ahead_of_initial"]
+    assert data["summary"] == result.summary()
+    scalars = result.scalars()
+    assert scalars["initial_mean"] == pytest.approx(0.52)
+    assert scalars["initial_se"] == pytest.approx(result.initial.se)
+    assert scalars["policy_minus_initial_in_se"] == result.advantage_over_initial_in_se
+
+
+def test_without_the_initial_policy_the_check_does_not_claim_learning():
+    # A run resumed from a checkpoint written before the snapshot was kept.
+    result = _with_initial(ArcScores((0.50, 0.52, 0.54)), None)
+    assert result.policy_ahead and math.isnan(result.advantage_over_initial_in_se)
+    assert result.verdict().endswith("(initial policy unknown: learning or prior)")
+    assert "initial policy 0" not in result.summary() and "initial_mean" not in result.scalars()
+    assert result.to_json()["initial"] is None

@@ -1,5 +1,6 @@
 """Tests of the alternating search loop: one trace, XLA compilation, checkpoint/resume."""
 
+import dataclasses
 import os
 
 import keras
@@ -13,6 +14,7 @@ from enas_tf import search as search_lib
 from enas_tf.data import images as image_data
 from enas_tf.data import text as text_data
 from enas_tf.runtime import replicas
+from enas_tf.search import check as search_check
 from enas_tf.tasks.image import ImageTask
 from enas_tf.tasks.language_model import LmTask
 
@@ -102,6 +104,101 @@ def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(splits, tmp_p
     assert second.done
     # The controller's rewards and every epoch's check ran one traced supernet forward.
     assert second.steps.replica_score.experimental_get_tracing_count() == 1
+
+
+# The initial policy (issue #24): the check's third comparison ---------------------------------
+def _macro3_config():
+    """The quickest search to build: the tiny macro space with 3 layers."""
+    config = ml_collections.ConfigDict(tiny.get_config("space=macro").to_dict())
+    config.search.model.num_layers = 3
+    return config
+
+
+def _values(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _assert_values_equal(expected, variables):
+    assert len(expected) == len(variables)
+    for value, variable in zip(expected, variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
+
+
+def _small_check(search, initial_seed=3):
+    """A 2-arc check on one validation minibatch (as `Search.run_check`, without reports)."""
+    return search_check.policy_vs_random(
+        search.steps,
+        search.check_batches(shuffle_seed=0, num_batches=1),
+        num_arcs=2,
+        policy_seed=1,
+        random_seed=2,
+        with_policy=True,
+        data="1 minibatch",
+        initial_seed=initial_seed,
+    )
+
+
+def test_the_initial_policy_is_the_starting_controller_and_never_trains(splits, tmp_path):
+    search = _search(_macro3_config(), splits, tmp_path)
+    state = search.state
+    start = _values(state.controller.weights)
+    _assert_values_equal(start, state.initial_controller.weights)
+    assert not state.initial_controller.trainable_weights
+    before = _small_check(search)
+    search.steps.train_controller(search.valid_iterator(shuffle_seed=0), tf.constant(2))
+    assert any(
+        not np.array_equal(value, variable.numpy())
+        for value, variable in zip(start, state.controller.weights, strict=True)
+    ), "the controller updates changed no weight"
+    _assert_values_equal(start, state.initial_controller.weights)
+    # Same seed, same (unchanged) snapshot and shared weights: the same arcs and scores.
+    after = _small_check(search)
+    assert after.initial is not None and after.initial.scores == before.initial.scores
+    assert "vs initial policy" in after.summary()
+
+
+def test_a_resumed_search_compares_with_the_same_initial_policy(splits, tmp_path):
+    config = _macro3_config()
+    first = _search(config, splits, tmp_path)
+    start = _values(first.state.initial_controller.weights)
+    first.steps.train_controller(first.valid_iterator(shuffle_seed=0), tf.constant(1))
+    first._save()
+    second = _search(config, splits, tmp_path)
+    for variable in second.state.initial_controller.weights:  # not what the first started from
+        variable.assign(tf.zeros_like(variable))
+    assert second.restore()
+    _assert_values_equal(start, second.state.initial_controller.weights)
+    _assert_values_equal(_values(first.state.controller.weights), second.state.controller.weights)
+
+
+def test_a_checkpoint_without_the_initial_policy_resumes_with_one_warning(splits, tmp_path, caplog):
+    config = _macro3_config()
+    first = _search(config, splits, tmp_path)
+    first.steps.train_controller(first.valid_iterator(shuffle_seed=0), tf.constant(1))
+    first.state.child_step.assign(3)
+    # What the search saved before it kept the initial policy.
+    old = dataclasses.replace(first.state, initial_controller=None).checkpoint()
+    directory = os.path.join(tmp_path, "search", "ckpt")
+    tf.train.CheckpointManager(old.checkpoint, directory, 2).save(checkpoint_number=3)
+    second = _search(config, splits, tmp_path)
+    with caplog.at_level("WARNING"):
+        assert second.restore()
+    warnings = [r for r in caplog.records if "initial policy" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert int(second.state.child_step) == 3
+    _assert_values_equal(_values(first.state.controller.weights), second.state.controller.weights)
+    # The check compares with random arcs only (not with the current or a fresh controller).
+    result = _small_check(second)
+    assert result.initial is None and "initial policy 0" not in result.summary()
+    # Later checkpoints leave the unknown snapshot out, so a later resume warns again.
+    second.state.child_step.assign(4)
+    second._save()
+    latest = tf.train.latest_checkpoint(directory)
+    assert latest.endswith("ckpt-4")
+    assert not any(
+        name.startswith("initial_controller") for name, _ in tf.train.list_variables(latest)
+    )
+    assert any(name.startswith("controller/") for name, _ in tf.train.list_variables(latest))
 
 
 # Distribution (docs/DESIGN.md: MirroredStrategy on 2 logical CPUs) -------------------------------
@@ -206,8 +303,13 @@ def test_mirrored_search_steps_keep_replicas_identical(
             controller_before, state.controller.trainable_variables, strict=True
         )
     ), "the controller updates changed no weight"
-    # The shared weights (all-reduced gradients) and the controller stay identical per replica.
-    for variable in state.supernet.trainable_variables + state.controller.trainable_variables:
+    # The shared weights (all-reduced gradients), the controller and its initial policy stay
+    # identical per replica.
+    for variable in (
+        state.supernet.trainable_variables
+        + state.controller.trainable_variables
+        + state.initial_controller.weights
+    ):
         first, second = _replica_values(strategy, variable)
         np.testing.assert_array_equal(first, second, err_msg=variable.name)
     first, second = _replica_values(strategy, state.baseline)
@@ -219,3 +321,58 @@ def test_mirrored_search_steps_keep_replicas_identical(
     score = float(steps.evaluate_arc(next(valid_iterator), tokens))
     assert np.isfinite(score)
     assert steps.replica_score.experimental_get_tracing_count() == 2
+
+
+# Issue #24's levers: uniform warm-up, group baseline, one reward minibatch per update ------
+def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(splits, tmp_path):
+    # Warm-up epoch 1: no controller update (the weights stay the starting ones); epoch 2: the
+    # configured updates, with the group baseline on one validation minibatch per update.
+    config = ml_collections.ConfigDict(tiny.get_config().to_dict())
+    config.search.controller.warmup_epochs = 1
+    config.search.controller.baseline = "group"
+    config.search.controller.reward_batch = "per_update"
+    config.search.controller.num_aggregate = 2
+    search = _search(config, splits, tmp_path)
+    start = _values(search.state.controller.trainable_variables)
+    steps_per_epoch = len(splits.train_labels) // config.search.batch_size
+    search.run(max_child_steps=steps_per_epoch + 1)  # epoch 1 done, one step into epoch 2
+    assert int(search.state.epoch) == 1
+    assert int(search.state.controller_step) == 0
+    _assert_values_equal(start, search.state.controller.trainable_variables)
+    search.run()
+    assert int(search.state.controller_step) == (
+        (config.search.epochs - 1) * config.search.controller.train_steps
+    )
+    moved = [
+        not np.array_equal(a, b.numpy())
+        for a, b in zip(start, search.state.controller.trainable_variables, strict=True)
+    ]
+    assert any(moved)
+    # The group baseline records the last update's mean reward: a finite accuracy in [0, 1].
+    assert 0.0 <= float(search.state.baseline) <= 1.0
+
+
+def test_child_arcs_are_uniform_during_warmup_and_the_policys_after(splits, tmp_path):
+    config = ml_collections.ConfigDict(tiny.get_config().to_dict())
+    config.search.controller.warmup_epochs = 1
+    search = _search(config, splits, tmp_path)
+    steps = search.steps
+    batch = next(iter(search.train_dataset(epoch=0, skip=0)))
+
+    def trained_and_expected(seed, sampler):
+        seed = tf.constant([seed, 7])
+        tokens = steps.child_replica_step(seed, batch)[3].numpy()
+        return tokens, sampler(steps.replica_seed(seed)).numpy()
+
+    for seed in range(3):  # epoch 0 is a warm-up epoch: uniform children
+        tokens, uniform = trained_and_expected(seed, steps.uniform.sample)
+        np.testing.assert_array_equal(tokens, uniform)
+    search.state.epoch.assign(1)
+    differs_from_uniform = False
+    for seed in range(3):  # after the warm-up: the controller's samples
+        tokens, policy = trained_and_expected(seed, lambda s: search.state.controller.sample(s)[0])
+        np.testing.assert_array_equal(tokens, policy)
+        differs_from_uniform |= not np.array_equal(
+            tokens, steps.uniform.sample(steps.replica_seed(tf.constant([seed, 7]))).numpy()
+        )
+    assert differs_from_uniform  # the two samplers really are different draws

@@ -1,0 +1,246 @@
+"""How much do the shared weights learn, and do they rank architectures like training does?
+
+Diagnoses the weight-sharing chain of a search (issue #24, BUILD_NOTES "Weight sharing") for any
+image config, on its own data:
+
+(a) sharing efficiency: K probe arcs (uniformly random, seeded) are scored on the whole
+    validation split with the shared weights at several points of supernet training, and the
+    same K arcs are trained alone at the search's size, optimizer, batch and data order for the
+    same number of steps. Efficiency = (shared - chance) / (alone - chance), over the probe
+    arcs' mean accuracies.
+(b) score reliability: each arc's sd across validation minibatches (the noise of one reward)
+    against the sd between arcs' whole-split scores (the signal).
+(c) rank agreement: Kendall tau and Spearman rho between the shared-weight and the stand-alone
+    scores of the probe arcs; with `--alone_seeds=2` also between two stand-alone seeds (the
+    ceiling the stand-alone noise allows).
+
+The supernet is trained by the search's own child step settings (`config.search`, so every
+lever is a `--config.search...` override) with arcs drawn by `--sampling`: `uniform` (the
+search's warm-up, or `search.policy=random`) or `fixed` (probe arc 0 only: if the supernet then
+learns like the fixed child, the supernet is sound and any gap comes from sharing).
+
+Usage:
+    python bench/weight_sharing.py --config=configs/quickstart.py --probe_arcs=8
+    python bench/weight_sharing.py --config=configs/quickstart.py --sampling=fixed --probe_arcs=1
+    python bench/weight_sharing.py --config=configs/cifar10_micro.py:runlocal \
+        --config.data.source=/tmp/cifar/cifar-10-batches-py --steps=600 --points=150,300,600
+
+Prints one table row per point and writes `--out` (JSON) with every score. Not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from enas_tf import training  # noqa: E402
+from enas_tf.policy.random_policy import UniformPolicy  # noqa: E402
+from enas_tf.search import ranking  # noqa: E402
+from enas_tf.spaces import registry  # noqa: E402
+
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "run config")
+_PROBE_ARCS = flags.DEFINE_integer("probe_arcs", 8, "uniformly random arcs scored and trained")
+_STEPS = flags.DEFINE_integer("steps", 0, "child steps (0: the search's epochs x steps/epoch)")
+_POINTS = flags.DEFINE_list("points", [], "child steps to measure at (default: every epoch)")
+_SAMPLING = flags.DEFINE_enum(
+    "sampling", "uniform", ["uniform", "fixed", "probes"], "supernet's arcs (probes: one of them)"
+)
+_ARC_EVERY = flags.DEFINE_integer("arc_every", 1, "a new arc every this many steps")
+_ALONE_SEEDS = flags.DEFINE_integer("alone_seeds", 1, "stand-alone trainings per probe arc")
+_ALONE = flags.DEFINE_bool("alone", True, "train the probe arcs alone (False: shared only)")
+_SEED = flags.DEFINE_integer("seed", 0, "seed of the weights and the supernet's arcs")
+_PROBE_SEED = flags.DEFINE_integer("probe_seed", 1000, "seed of the probe arcs")
+_OUT = flags.DEFINE_string("out", "", "JSON file for every score")
+_ALONE_FROM = flags.DEFINE_string(
+    "alone_from", "", "reuse the stand-alone scores of an earlier --out (same probes and points)"
+)
+
+
+def probe_tokens(config, count: int, seed: int) -> list[list[int]]:
+    """`count` uniformly random arcs of the configured space, as supernet tokens."""
+    space = registry.of(config)
+    rng = np.random.default_rng(seed)
+    return [space.supernet_tokens(space.sample_random_arc(rng)) for _ in range(count)]
+
+
+def valid_batches(task) -> list:
+    """The whole validation split as a list of minibatches of `search.eval_batch_size`."""
+    size = task.config.search.eval_batch_size
+    count = len(task.splits.valid_labels) // size
+    return list(task.valid_dataset(shuffle_seed=0).take(count))
+
+
+def epoch_batches(task, total_steps: int):
+    """The search's training batches, epoch after epoch, for `total_steps` steps."""
+    epoch, served = 0, 0
+    while served < total_steps:
+        for batch in task.train_dataset(epoch, 0):
+            yield batch
+            served += 1
+            if served == total_steps:
+                return
+        epoch += 1
+
+
+def train_shared(task, probes, points, sampling: str, seed: int) -> dict[int, np.ndarray]:
+    """Trains the supernet; returns {point: [probe, minibatch] shared-weight scores}."""
+    config = task.config
+    keras.utils.set_random_seed(seed)
+    supernet = task.build_supernet()
+    optimizer = task.make_child_optimizer()
+    variables = supernet.trainable_variables
+    optimizer.build(variables)
+    search = config.search
+    uniform = UniformPolicy(registry.of(config).decision_program())
+
+    @tf.function(reduce_retracing=True)
+    def step(batch, step_seed, fixed_tokens, use_fixed):
+        tokens = tf.where(use_fixed, fixed_tokens, uniform.sample(step_seed))
+        with tf.GradientTape() as tape:
+            loss, decayed, _ = task.child_loss(supernet, batch, tokens, search.batch_size)
+            total = loss + search.optimizer.l2 * training.l2_penalty(decayed)
+        grads = tape.gradient(total, variables)
+        training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
+        return loss
+
+    score = tf.function(lambda batch, tokens: task.score(supernet, batch, tokens))
+    batches = valid_batches(task)
+    use_fixed = tf.constant(sampling != "uniform")
+    rng = np.random.default_rng(seed)
+    fixed = tf.constant(probes[0], tf.int32)
+    results, started, losses = {}, time.time(), []
+    for index, batch in enumerate(epoch_batches(task, max(points)), start=1):
+        step_seed = tf.constant([seed, (index - 1) // _ARC_EVERY.value], tf.int32)
+        if sampling == "probes" and (index - 1) % _ARC_EVERY.value == 0:
+            fixed = tf.constant(probes[rng.integers(len(probes))], tf.int32)
+        losses.append(float(step(batch, step_seed, fixed, use_fixed)))
+        if index in points:
+            results[index] = np.array(
+                [[float(score(b, tf.constant(p, tf.int32))) for b in batches] for p in probes]
+            )
+            per_arc = " ".join(f"{v:.3f}" for v in results[index].mean(axis=1))
+            print(
+                f"  shared step {index}: loss {np.mean(losses[-50:]):.3f}, probe arcs "
+                f"{results[index].mean():.3f} [{per_arc}] ({time.time() - started:.0f} s)",
+                flush=True,
+            )
+    return results
+
+
+def train_alone(task, tokens, points, seed: int) -> dict[int, float]:
+    """Trains one arc's fixed child at the search's size; {point: whole-split score}."""
+    config = task.config
+    space = registry.of(config)
+    keras.utils.set_random_seed(seed)
+    child = space.build_child(
+        space.arc_from_tokens(tokens),
+        model_config=config.search.model,
+        drop_path_keep_prob=1.0,
+        num_classes=task.splits.num_classes,
+        image_shape=task.image_shape,
+    )
+    optimizer = task.make_child_optimizer()
+    variables = child.trainable_variables
+    optimizer.build(variables)
+    search = config.search
+
+    @tf.function
+    def step(batch):
+        images, labels = batch
+        with tf.GradientTape() as tape:
+            logits, aux = child(images, training=True)
+            loss = training.classification_loss(
+                logits,
+                aux,
+                labels,
+                aux_weight=search.aux_weight,
+                global_batch_size=search.batch_size,
+            )
+            total = loss + search.optimizer.l2 * training.l2_penalty(variables)
+        grads = tape.gradient(total, variables)
+        training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
+
+    @tf.function
+    def correct(batch):
+        images, labels = batch
+        logits, _ = child(images, training=False)
+        return training.accuracy_count(logits, labels)
+
+    batches = valid_batches(task)
+    count = sum(int(b[1].shape[0]) for b in batches)
+    results = {}
+    for index, batch in enumerate(epoch_batches(task, max(points)), start=1):
+        step(batch)
+        if index in points:
+            results[index] = sum(float(correct(b)) for b in batches) / count
+    return results
+
+
+def main(argv):
+    del argv
+    config = _CONFIG.value
+    task = registry.of(config).task_class().load(config)
+    steps_per_epoch = task.steps_per_epoch
+    total = _STEPS.value or config.search.epochs * steps_per_epoch
+    points = sorted(
+        {int(p) for p in _POINTS.value} or set(range(steps_per_epoch, total + 1, steps_per_epoch))
+    )
+    probes = probe_tokens(config, _PROBE_ARCS.value, _PROBE_SEED.value)
+    print(f"{task.description}; {len(probes)} probe arcs, points {points}", flush=True)
+    shared = train_shared(task, probes, points, _SAMPLING.value, _SEED.value)
+    alone = []
+    if _OUT.value:  # the shared side first: a later failure keeps it
+        write_scores(_OUT.value, probes, shared, alone, points, [])
+    if _ALONE_FROM.value:
+        with open(_ALONE_FROM.value) as f:
+            earlier = json.load(f)
+        if earlier["probes"] != probes:
+            raise SystemExit(f"--alone_from={_ALONE_FROM.value}: other probe arcs than this run's")
+        alone = [[{int(p): v for p, v in arc.items()} for arc in seed] for seed in earlier["alone"]]
+    elif _ALONE.value:
+        for s in range(_ALONE_SEEDS.value):
+            per_arc = []
+            for i, tokens in enumerate(probes):
+                started = time.time()
+                per_arc.append(train_alone(task, tokens, points, _SEED.value + 100 * s))
+                print(
+                    f"  alone seed {s} arc {i}: {[round(per_arc[-1][p], 3) for p in points]} "
+                    f"({time.time() - started:.0f} s)",
+                    flush=True,
+                )
+            alone.append(per_arc)
+    report = ranking.sharing_report(
+        shared, alone, points, chance=task.chance_score, higher_is_better=task.higher_is_better
+    )
+    print(ranking.format_sharing_report(report))
+    if _OUT.value:
+        write_scores(_OUT.value, probes, shared, alone, points, report)
+
+
+def write_scores(path, probes, shared, alone, points, report) -> None:
+    """Every score of the run as JSON (the stand-alone ones reusable by --alone_from)."""
+    with open(path, "w") as f:
+        json.dump(
+            {
+                "probes": probes,
+                "shared": {p: v.tolist() for p, v in shared.items()},
+                "alone": [[{p: a[p] for p in points} for a in per_seed] for per_seed in alone],
+                "report": report,
+            },
+            f,
+            indent=1,
+        )
+
+
+if __name__ == "__main__":
+    app.run(main)
