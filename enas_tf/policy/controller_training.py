@@ -96,10 +96,11 @@ class ControllerTrainer:
     def _replica_step(self, seed, batch):
         """One sampled arc per replica: its reward, its score and its policy gradient.
 
-        Returns (gradients, baseline, [reward, score, entropy, loss]). With the EMA baseline
-        the gradients are those of the whole REINFORCE loss; with the group baseline they are
-        `grad(-log pi)` of the arc (times 1, the caller weighs them by the advantage once the
-        update's rewards are known) plus the skip penalty's, and `baseline` is unused.
+        Returns (gradients, baseline, values). With the EMA baseline the gradients are those of
+        the whole REINFORCE loss and values are [reward, score, entropy, loss]. With the group
+        baseline they are (r * grad(-log pi), grad(-log pi), the skip penalty's gradient): the
+        caller weighs them once the update's rewards are known; values are [reward, score,
+        entropy, penalty, r * -log pi, -log pi] and `baseline` is unused.
         """
         ctrl = self.ctrl
         variables = self.controller.trainable_variables
@@ -135,10 +136,13 @@ class ControllerTrainer:
                 penalty_grads = _dense(tape.gradient(penalty, variables), variables)
             del tape
             weighted = [g * tf.cast(tf.stop_gradient(reward), g.dtype) for g in grads]
+            neg_log_prob = tf.stop_gradient(loss)
             return (
                 (weighted, grads, penalty_grads),
                 baseline,
-                tf.stack([reward, score, policy.entropy, penalty]),
+                tf.stack(
+                    [reward, score, policy.entropy, penalty, reward * neg_log_prob, neg_log_prob]
+                ),
             )
         grads = tape.gradient(total, variables)
         return grads, baseline, tf.stack([reward, score, policy.entropy, total])
@@ -198,12 +202,14 @@ class ControllerTrainer:
         per_update = self.ctrl.get("reward_batch", "per_arc") == "per_update"
         n = float(num_aggregate * strategy.num_replicas_in_sync)
         variables = self.controller.trainable_variables
-        totals = tf.zeros([4], tf.float32)  # reward, score, entropy, penalty
+        totals = tf.zeros([3], tf.float32)  # reward, score, entropy
+        loss_total = tf.constant(0.0)  # the REINFORCE surrogate of each update, summed
         for _ in tf.range(num_steps):
+            # [reward, score, entropy, penalty, r_i * -log pi_i, -log pi_i] summed over arcs.
+            sums = tf.zeros([6], tf.float32)
             weighted = [tf.zeros_like(v) for v in variables]  # sum over arcs of r_i g_i
             plain = [tf.zeros_like(v) for v in variables]  # sum of g_i
             penalties = [tf.zeros_like(v) for v in variables]
-            reward_sum = tf.constant(0.0)
             update_batch = next(iterator) if per_update else None
             for _ in tf.range(num_aggregate):
                 batch = update_batch if per_update else next(iterator)
@@ -224,10 +230,13 @@ class ControllerTrainer:
                     p + strategy.reduce("SUM", g, axis=None)
                     for p, g in zip(penalties, penalty_grads, strict=True)
                 ]
-                reward_sum += strategy.reduce("SUM", values, axis=None)[0]
-                totals = totals + strategy.reduce("MEAN", values, axis=None)
+                sums += strategy.reduce("SUM", values, axis=None)
+                totals = totals + strategy.reduce("MEAN", values, axis=None)[:3]
+            reward_sum = sums[0]
             # (1/n) sum_i (r_i - b_i) g_i with b_i the mean reward of the other n - 1 arcs.
             scale_weighted, scale_plain = 1.0 / (n - 1.0), reward_sum / (n * (n - 1.0))
+            # The same combination of the summed -log pi gives the update's mean surrogate loss.
+            loss_total += scale_weighted * sums[4] - scale_plain * sums[5] + sums[3] / n
             update = [
                 scale_weighted * w - scale_plain * p + q / n
                 for w, p, q in zip(weighted, plain, penalties, strict=True)
@@ -235,7 +244,9 @@ class ControllerTrainer:
             self.optimizer.apply_gradients(zip(update, variables, strict=True))
             self.baseline.assign(reward_sum / n)
             self.controller_step.assign_add(1)
-        return self._summary(totals / tf.cast(num_steps * num_aggregate, tf.float32))
+        means = totals / tf.cast(num_steps * num_aggregate, tf.float32)
+        loss = loss_total / tf.cast(num_steps, tf.float32)
+        return self._summary(tf.concat([means, [loss]], axis=0))
 
 
 def _dense(grads, variables):
