@@ -29,6 +29,7 @@ import tensorflow as tf
 from enas_tf.layers import micro_routing, supernet_ops
 from enas_tf.layers.norm import DropPath
 from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
+from enas_tf.spaces.config_checks import SEP_WEIGHT_SHARING
 from enas_tf.spaces.micro import MicroCell
 from enas_tf.spaces.micro import layout as token_layout
 
@@ -46,8 +47,8 @@ def loose_end_mask(cell_tokens, num_nodes: int):
 # How many separable-conv weight sets a shared cell keeps (`search.model.sep_weights`):
 # per_input: one per (node, side, input node), the paper's per-edge W and the original code's
 # w[prev_cell]; per_node: one per (node, side); per_cell: one per cell. Fewer sets means each
-# is trained by more of the sampled children (BUILD_NOTES, "Weight sharing").
-SEP_WEIGHT_SHARING = ("per_input", "per_node", "per_cell")
+# is trained by more of the sampled children; measured, it did not make the shared weights
+# learn faster (BUILD_NOTES, "Weight sharing").
 
 
 class CellInputs(keras.layers.Layer):

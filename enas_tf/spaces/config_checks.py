@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from enas_tf.errors import ConfigError, require
 
+# `search.model.sep_weights` of the micro space (`enas_tf.layers.micro_cells`; listed here so
+# that config checks stay free of TensorFlow).
+SEP_WEIGHT_SHARING = ("per_input", "per_node", "per_cell")
+
 
 def image_sections(config, space: str) -> None:
     """`data.num_valid` and the `search` / `retrain` sections of an image-space config."""
@@ -75,6 +79,14 @@ def image_model(space: str, phase: str, model) -> None:
             "search.model.num_nodes",
             model.num_nodes,
             "must be >= 1 (computed nodes per cell, B - 2)",
+        )
+        sharing = model.get("sep_weights", "per_input")
+        require(
+            sharing in SEP_WEIGHT_SHARING,
+            "search.model.sep_weights",
+            sharing,
+            f"must be one of {SEP_WEIGHT_SHARING} (separable-conv weight sets per edge, per "
+            "node or per cell)",
         )
     if space == "macro" and phase == "search":
         from enas_tf.spaces import macro

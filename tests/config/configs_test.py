@@ -172,6 +172,11 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("audit.score_batches", 0, "audit.score_batches=0: must be >= 1"),
         ("audit.model.filters", 7, r"audit's retrain .*retrain.model.filters=7"),
         ("audit.num_random", 10**6, "audit.num_random=1000000: more arcs"),
+        ("search.controller.baseline", "mean", "search.controller.baseline='mean'"),
+        ("search.controller.reward_batch", "one", "search.controller.reward_batch='one'"),
+        ("search.controller.warmup_epochs", 10, "warmup_epochs=10: must be >= 0 and below"),
+        ("search.controller.warmup_epochs", -1, "warmup_epochs=-1"),
+        ("search.model.sep_weights", "per_edge", "search.model.sep_weights='per_edge'"),
     ],
 )
 def test_validate_names_the_bad_key(key, value, match):
@@ -179,6 +184,16 @@ def test_validate_names_the_bad_key(key, value, match):
     _set(config, key, value)
     with pytest.raises(config_lib.ConfigError, match=match):
         config_lib.validate(config)
+
+
+def test_the_group_baseline_needs_two_arcs_per_update():
+    config = _load("quickstart.py")
+    _set(config, "search.controller.baseline", "group")
+    _set(config, "search.controller.num_aggregate", 1)
+    with pytest.raises(config_lib.ConfigError, match="num_aggregate=1: must be >= 2 with"):
+        config_lib.validate(config)
+    _set(config, "search.controller.num_aggregate", 2)
+    config_lib.validate(config)
 
 
 def test_the_audit_retrains_at_its_own_budget_never_longer_than_the_retrain():
