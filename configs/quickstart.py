@@ -9,7 +9,9 @@ search -> derive -> retrain -> export in 4 min 36 s (twice), ~70 s of it tracing
 (2-node cells, 10 epochs of 78 child steps, 30 controller updates of 10 arcs after each) ends
 with the policy-vs-random check on the whole validation split: "policy 0.327 +- 0.006 vs random
 0.281 +- 0.011 valid accuracy (16 arcs each, 5 validation minibatches of 100): policy ahead by
-3.7 SE", sampled children at 3.3x chance (0.10); derive's check 3.2 SE ahead (the second run:
+3.7 SE" (measured before the check also scored the controller's initial policy: the line now
+adds "vs initial policy ..." and says whether the lead is learning or the op bias below),
+sampled children at 3.3x chance (0.10); derive's check 3.2 SE ahead (the second run:
 3.4 SE, 3.2x, 6.7 SE; CPU kernels are not bit-exact run to run). The checks are level for the
 first ~5 epochs and ahead from about epoch 6. Not every run gets there: one run in six of this
 training config here (seed 2) sat on the chance plateau for 6 epochs and ended at 1.6x chance.
