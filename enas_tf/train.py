@@ -170,7 +170,7 @@ def _print_outputs(outputs: dict, workdir: str) -> None:
         audit = outputs["audit"]
         print("\n".join(audit["table"]))
         print(audit["verdict"])
-        written = "in" if outputs.get("nothing_to_do") else "wrote"
+        written = "results in" if outputs.get("nothing_to_do") else "wrote"
         print(
             f"{written} {os.path.join(workdir, 'audit.json')}, {os.path.join(workdir, 'audit.png')}"
         )
