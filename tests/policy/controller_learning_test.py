@@ -90,12 +90,13 @@ def test_target_agreement_reward_counts_matching_tokens():
     assert mask.sum() == 6 and mask.size == 11  # 6 activations, 5 previous-node choices
 
 
-@pytest.mark.parametrize("space", sorted(_CASES))
+@pytest.mark.parametrize("space", ["micro", "macro"])
 def test_group_baseline_on_one_batch_learns_the_rewarded_op(space):
     """`baseline=group` + `reward_batch=per_update` (issue #24's variance reductions) learn too.
 
-    Macro exercises the skip penalty's separate gradient; rnn runs with 2 arcs per update
-    (its config has 1, which the group baseline refuses).
+    Macro exercises the skip penalty's separate gradient. The update does not depend on the
+    space otherwise (rnn, whose config has 1 arc per update, learned too with 2: run it by
+    adding "rnn" here; left out to keep the suite's time).
     """
     config = _config(space)
     config.unlock()

@@ -325,20 +325,44 @@ def test_mirrored_search_steps_keep_replicas_identical(
 
 # Issue #24's levers: uniform warm-up, group baseline, one reward minibatch per update ------
 def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(splits, tmp_path):
-    # Warm-up epoch 1: no controller update (the weights stay the starting ones); epoch 2: the
-    # configured updates, with the group baseline on one validation minibatch per update.
+    # Warm-up epoch 1: uniform children and no controller update (the weights stay the
+    # starting ones); epoch 2: the policy's children and the configured updates, with the
+    # group baseline on one validation minibatch per update. One search for both (time).
     config = ml_collections.ConfigDict(tiny.get_config().to_dict())
     config.search.controller.warmup_epochs = 1
     config.search.controller.baseline = "group"
     config.search.controller.reward_batch = "per_update"
     config.search.controller.num_aggregate = 2
     search = _search(config, splits, tmp_path)
+    steps = search.steps
     start = _values(search.state.controller.trainable_variables)
     steps_per_epoch = len(splits.train_labels) // config.search.batch_size
     search.run(max_child_steps=steps_per_epoch + 1)  # epoch 1 done, one step into epoch 2
     assert int(search.state.epoch) == 1
     assert int(search.state.controller_step) == 0
     _assert_values_equal(start, search.state.controller.trainable_variables)
+
+    # Which sampler the child step uses, by epoch (the next run() restores the checkpoint).
+    batch = next(iter(search.train_dataset(epoch=0, skip=0)))
+
+    def trained_and_expected(seed, sampler):
+        seed = tf.constant([seed, 7])
+        tokens = steps.child_replica_step(seed, batch)[3].numpy()
+        return tokens, sampler(steps.replica_seed(seed)).numpy()
+
+    differs_from_uniform = False
+    for seed in range(3):  # epoch 1, after the warm-up: the controller's samples
+        tokens, policy = trained_and_expected(seed, lambda s: search.state.controller.sample(s)[0])
+        np.testing.assert_array_equal(tokens, policy)
+        differs_from_uniform |= not np.array_equal(
+            tokens, steps.uniform.sample(steps.replica_seed(tf.constant([seed, 7]))).numpy()
+        )
+    assert differs_from_uniform  # the two samplers really are different draws
+    search.state.epoch.assign(0)
+    for seed in range(3):  # epoch 0, a warm-up epoch: uniform children
+        tokens, uniform = trained_and_expected(seed, steps.uniform.sample)
+        np.testing.assert_array_equal(tokens, uniform)
+
     search.run()
     assert int(search.state.controller_step) == (
         (config.search.epochs - 1) * config.search.controller.train_steps
@@ -350,29 +374,3 @@ def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(spl
     assert any(moved)
     # The group baseline records the last update's mean reward: a finite accuracy in [0, 1].
     assert 0.0 <= float(search.state.baseline) <= 1.0
-
-
-def test_child_arcs_are_uniform_during_warmup_and_the_policys_after(splits, tmp_path):
-    config = ml_collections.ConfigDict(tiny.get_config().to_dict())
-    config.search.controller.warmup_epochs = 1
-    search = _search(config, splits, tmp_path)
-    steps = search.steps
-    batch = next(iter(search.train_dataset(epoch=0, skip=0)))
-
-    def trained_and_expected(seed, sampler):
-        seed = tf.constant([seed, 7])
-        tokens = steps.child_replica_step(seed, batch)[3].numpy()
-        return tokens, sampler(steps.replica_seed(seed)).numpy()
-
-    for seed in range(3):  # epoch 0 is a warm-up epoch: uniform children
-        tokens, uniform = trained_and_expected(seed, steps.uniform.sample)
-        np.testing.assert_array_equal(tokens, uniform)
-    search.state.epoch.assign(1)
-    differs_from_uniform = False
-    for seed in range(3):  # after the warm-up: the controller's samples
-        tokens, policy = trained_and_expected(seed, lambda s: search.state.controller.sample(s)[0])
-        np.testing.assert_array_equal(tokens, policy)
-        differs_from_uniform |= not np.array_equal(
-            tokens, steps.uniform.sample(steps.replica_seed(tf.constant([seed, 7]))).numpy()
-        )
-    assert differs_from_uniform  # the two samplers really are different draws
