@@ -189,12 +189,16 @@ class SearchSteps:
         """
         if self.config.search.policy == "random":
             return self.uniform.sample(self.replica_seed(seed))
-        tokens = self.state.controller.sample(self.replica_seed(seed))[0]
+        seed = self.replica_seed(seed)
         warmup = self.config.search.controller.get("warmup_epochs", 0)
-        if warmup:
-            uniform = self.uniform.sample(self.replica_seed(seed))
-            tokens = tf.where(self.state.epoch < warmup, uniform, tokens)
-        return tokens
+        if not warmup:
+            return self.state.controller.sample(seed)[0]
+        # One sampler per step, not both: the controller's LSTM runs only after the warm-up.
+        return tf.cond(
+            self.state.epoch < warmup,
+            lambda: self.uniform.sample(seed),
+            lambda: self.state.controller.sample(seed)[0],
+        )
 
     def _child_replica_step(self, seed, batch):
         state, search = self.state, self.config.search
