@@ -1,7 +1,8 @@
 """How much do the shared weights learn, and do they rank architectures like training does?
 
 Diagnoses the weight-sharing chain of a search (issue #24, BUILD_NOTES "Weight sharing") for any
-image config, on its own data:
+config of any space (images: accuracy; the rnn space's language model: perplexity), on its own
+data:
 
 (a) sharing efficiency: K probe arcs (uniformly random, seeded) are scored on the whole
     validation split with the shared weights at several points of supernet training, and the
@@ -24,6 +25,12 @@ Usage:
     python bench/weight_sharing.py --config=configs/quickstart.py --sampling=fixed --probe_arcs=1
     python bench/weight_sharing.py --config=configs/cifar10_micro.py:runlocal \
         --config.data.source=/tmp/cifar/cifar-10-batches-py --steps=600 --points=150,300,600
+    python bench/weight_sharing.py --config=configs/ptb_rnn.py:runlocal \
+        --config.data.source=/path/to/ptb --probe_arcs=16 --alone_seeds=2
+
+A language model's score is the mean over validation windows of each window's perplexity from
+a zero state (what the search's reward reads); its carried training state restarts every epoch,
+as in the search.
 
 Prints one table row per point and writes `--out` (JSON) with every score. Not a test.
 """
@@ -44,6 +51,7 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from enas_tf import training  # noqa: E402
+from enas_tf.data import text as text_data  # noqa: E402
 from enas_tf.policy.random_policy import UniformPolicy  # noqa: E402
 from enas_tf.search import ranking  # noqa: E402
 from enas_tf.spaces import registry  # noqa: E402
@@ -73,19 +81,27 @@ def probe_tokens(config, count: int, seed: int) -> list[list[int]]:
     return [space.supernet_tokens(space.sample_random_arc(rng)) for _ in range(count)]
 
 
+def is_language_model(task) -> bool:
+    """The rnn space's task scores perplexity and carries a hidden state between steps."""
+    return task.metric == "perplexity"
+
+
 def valid_batches(task) -> list:
-    """The whole validation split as a list of minibatches of `search.eval_batch_size`."""
-    size = task.config.search.eval_batch_size
-    count = len(task.splits.valid_labels) // size
+    """The whole validation split as a list of minibatches (windows) of the search's size."""
+    search = task.config.search
+    if is_language_model(task):
+        count = text_data.num_windows(len(task.splits.valid), search.eval_batch_size, search.bptt)
+    else:
+        count = len(task.splits.valid_labels) // search.eval_batch_size
     return list(task.valid_dataset(shuffle_seed=0).take(count))
 
 
 def epoch_batches(task, total_steps: int):
-    """The search's training batches, epoch after epoch, for `total_steps` steps."""
+    """(batch, first of its epoch) of the search's training data, for `total_steps` steps."""
     epoch, served = 0, 0
     while served < total_steps:
-        for batch in task.train_dataset(epoch, 0):
-            yield batch
+        for position, batch in enumerate(task.train_dataset(epoch, 0)):
+            yield batch, position == 0
             served += 1
             if served == total_steps:
                 return
@@ -102,6 +118,7 @@ def train_shared(task, probes, points, sampling: str, seed: int) -> dict[int, np
     optimizer.build(variables)
     search = config.search
     uniform = UniformPolicy(registry.of(config).decision_program())
+    task.create_child_state(tf.distribute.get_strategy())  # a language model's carried state
 
     @tf.function(reduce_retracing=True)
     def step(batch, step_seed, fixed_tokens, use_fixed):
@@ -119,7 +136,9 @@ def train_shared(task, probes, points, sampling: str, seed: int) -> dict[int, np
     rng = np.random.default_rng(seed)
     fixed = tf.constant(probes[0], tf.int32)
     results, started, losses = {}, time.time(), []
-    for index, batch in enumerate(epoch_batches(task, max(points)), start=1):
+    for index, (batch, epoch_start) in enumerate(epoch_batches(task, max(points)), start=1):
+        if epoch_start:
+            task.reset_child_state()
         step_seed = tf.constant([seed, (index - 1) // _ARC_EVERY.value], tf.int32)
         if sampling == "probes" and (index - 1) % _ARC_EVERY.value == 0:
             fixed = tf.constant(probes[rng.integers(len(probes))], tf.int32)
@@ -128,62 +147,107 @@ def train_shared(task, probes, points, sampling: str, seed: int) -> dict[int, np
             results[index] = np.array(
                 [[float(score(b, tf.constant(p, tf.int32))) for b in batches] for p in probes]
             )
-            per_arc = " ".join(f"{v:.3f}" for v in results[index].mean(axis=1))
+            per_arc = " ".join(f"{v:.4g}" for v in results[index].mean(axis=1))
             print(
                 f"  shared step {index}: loss {np.mean(losses[-50:]):.3f}, probe arcs "
-                f"{results[index].mean():.3f} [{per_arc}] ({time.time() - started:.0f} s)",
+                f"{results[index].mean():.4g} [{per_arc}] ({time.time() - started:.0f} s)",
                 flush=True,
             )
     return results
 
 
 def train_alone(task, tokens, points, seed: int) -> dict[int, float]:
-    """Trains one arc's fixed child at the search's size; {point: whole-split score}."""
+    """Trains one arc's fixed child at the search's size; {point: whole-split score}.
+
+    The score is the shared side's, from the same minibatches: accuracy, or the mean of the
+    windows' perplexities from a zero state.
+    """
     config = task.config
     space = registry.of(config)
     keras.utils.set_random_seed(seed)
+    if is_language_model(task):
+        data = {"vocab_size": task.splits.vocab_size}
+    else:
+        data = {
+            "drop_path_keep_prob": 1.0,
+            "num_classes": task.splits.num_classes,
+            "image_shape": task.image_shape,
+        }
     child = space.build_child(
-        space.arc_from_tokens(tokens),
-        model_config=config.search.model,
-        drop_path_keep_prob=1.0,
-        num_classes=task.splits.num_classes,
-        image_shape=task.image_shape,
+        space.arc_from_tokens(tokens), model_config=config.search.model, **data
     )
     optimizer = task.make_child_optimizer()
     variables = child.trainable_variables
     optimizer.build(variables)
-    search = config.search
+    step, score, reset = (_lm_functions if is_language_model(task) else _image_functions)(
+        child, config.search
+    )
 
-    @tf.function
-    def step(batch):
-        images, labels = batch
+    def train(batch):
         with tf.GradientTape() as tape:
-            logits, aux = child(images, training=True)
-            loss = training.classification_loss(
-                logits,
-                aux,
-                labels,
-                aux_weight=search.aux_weight,
-                global_batch_size=search.batch_size,
-            )
-            total = loss + search.optimizer.l2 * training.l2_penalty(variables)
+            loss, decayed = step(batch)
+            total = loss + config.search.optimizer.l2 * training.l2_penalty(decayed)
         grads = tape.gradient(total, variables)
-        training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
+        training.apply_clipped_gradients(
+            optimizer, grads, variables, config.search.optimizer.grad_clip
+        )
 
-    @tf.function
-    def correct(batch):
+    train = tf.function(train)
+    score = tf.function(score)
+    batches = valid_batches(task)
+    results = {}
+    for index, (batch, epoch_start) in enumerate(epoch_batches(task, max(points)), start=1):
+        if epoch_start:
+            reset()
+        train(batch)
+        if index in points:
+            results[index] = float(np.mean([float(score(b)) for b in batches]))
+    return results
+
+
+def _image_functions(child, search):
+    """(loss of a batch, its score on a validation batch, reset) of an image child."""
+
+    def loss(batch):
+        images, labels = batch
+        logits, aux = child(images, training=True)
+        value = training.classification_loss(
+            logits, aux, labels, aux_weight=search.aux_weight, global_batch_size=search.batch_size
+        )
+        return value, child.trainable_variables
+
+    def score(batch):
         images, labels = batch
         logits, _ = child(images, training=False)
-        return training.accuracy_count(logits, labels)
+        return training.accuracy_count(logits, labels) / tf.cast(tf.shape(labels)[0], tf.float32)
 
-    batches = valid_batches(task)
-    count = sum(int(b[1].shape[0]) for b in batches)
-    results = {}
-    for index, batch in enumerate(epoch_batches(task, max(points)), start=1):
-        step(batch)
-        if index in points:
-            results[index] = sum(float(correct(b)) for b in batches) / count
-    return results
+    return loss, score, lambda: None
+
+
+def _lm_functions(child, search):
+    """The same for a language model: state carried between training windows, as the search
+    carries it; each validation window scored from a zero state, as the search's reward."""
+    hidden = search.model.hidden_size
+    state = tf.Variable(tf.zeros([search.batch_size, hidden]), trainable=False)
+
+    def mean_xent(targets, logits):
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+        )
+
+    def loss(batch):
+        inputs, targets = batch
+        logits, next_state = child(inputs, state.read_value(), training=True)
+        state.assign(tf.stop_gradient(next_state))
+        return mean_xent(targets, logits), child.cell.trainable_variables
+
+    def score(batch):
+        inputs, targets = batch
+        zeros = tf.zeros([tf.shape(inputs)[0], hidden])
+        logits, _ = child(inputs, zeros, training=False)
+        return tf.exp(mean_xent(targets, logits))
+
+    return loss, score, lambda: state.assign(tf.zeros_like(state))
 
 
 def main(argv):
@@ -214,7 +278,7 @@ def main(argv):
                 started = time.time()
                 per_arc.append(train_alone(task, tokens, points, _SEED.value + 100 * s))
                 print(
-                    f"  alone seed {s} arc {i}: {[round(per_arc[-1][p], 3) for p in points]} "
+                    f"  alone seed {s} arc {i}: {[float(f'{per_arc[-1][p]:.4g}') for p in points]} "
                     f"({time.time() - started:.0f} s)",
                     flush=True,
                 )

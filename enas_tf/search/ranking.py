@@ -61,8 +61,11 @@ def sharing_report(shared, alone, points, *, chance: float, higher_is_better: bo
       alone: [seed][arc] -> {point: whole-split score} of the same arcs trained alone (may be
         empty: then only the shared-side figures are reported).
       points: the child steps measured.
-      chance: the score of a uniform guess (accuracy 1 / classes).
-      higher_is_better: False for perplexity.
+      chance: the score of a uniform guess (accuracy 1 / classes, perplexity = vocabulary).
+      higher_is_better: False for perplexity. Perplexity's efficiency is taken on its log
+        (the cross-entropy, what training lowers): from a vocabulary of 10,000, perplexity
+        300 against 150 alone is 0.93 of the improvement in perplexity but 0.88 of the
+        information learned, and the gap widens the nearer chance both are.
 
     Returns:
       One dict per point: shared and stand-alone means, efficiency, the noise of one minibatch
@@ -84,12 +87,8 @@ def sharing_report(shared, alone, points, *, chance: float, higher_is_better: bo
             alone_scores = np.array([[arc[point] for arc in seed] for seed in alone])
             mean_alone = alone_scores.mean(axis=0)
             row["alone_mean"] = float(mean_alone.mean())
-            sign = 1.0 if higher_is_better else -1.0
-            gained_alone = sign * (row["alone_mean"] - chance)
-            row["efficiency"] = (
-                float(sign * (row["shared_mean"] - chance) / gained_alone)
-                if gained_alone > 0
-                else float("nan")
+            row["efficiency"] = _efficiency(
+                row["shared_mean"], row["alone_mean"], chance, higher_is_better
             )
             row["kendall_tau"] = kendall_tau(shared_scores, mean_alone)
             row["spearman_rho"] = spearman_rho(shared_scores, mean_alone)
@@ -97,6 +96,17 @@ def sharing_report(shared, alone, points, *, chance: float, higher_is_better: bo
                 row["alone_seed_tau"] = kendall_tau(alone_scores[0], alone_scores[1])
         rows.append(row)
     return rows
+
+
+def _efficiency(shared: float, alone: float, chance: float, higher_is_better: bool) -> float:
+    """The share of the stand-alone gain over chance that the shared weights reach (NaN when
+    the arcs alone did not beat chance); lower-is-better scores (perplexity) on their log."""
+    if higher_is_better:
+        gained_shared, gained_alone = shared - chance, alone - chance
+    else:
+        gained_shared = np.log(chance) - np.log(shared)
+        gained_alone = np.log(chance) - np.log(alone)
+    return float(gained_shared / gained_alone) if gained_alone > 0 else float("nan")
 
 
 def format_sharing_report(rows: list[dict]) -> str:

@@ -55,9 +55,13 @@ def test_sharing_report_efficiency_and_noise():
     assert "0.43" in ranking.format_sharing_report([row]).splitlines()[1].split()
 
 
-def test_sharing_report_for_perplexity_counts_improvement_downwards():
-    # Chance perplexity 100; alone 40, shared 70: efficiency (100 - 70) / (100 - 40) = 0.5.
-    shared = {5: [[70.0], [70.0]]}
-    alone = [[{5: 40.0}, {5: 40.0}]]
+def test_sharing_report_for_perplexity_counts_improvement_downwards_in_log_space():
+    # Chance perplexity 100; alone 10 (log gain 2 decades), shared 31.6 (one decade): 0.5 of
+    # the cross-entropy learned, where raw perplexities would give (100 - 31.6) / 90 = 0.76.
+    shared = {5: [[10**1.5], [10**1.5]]}
+    alone = [[{5: 10.0}, {5: 10.0}]]
     (row,) = ranking.sharing_report(shared, alone, [5], chance=100.0, higher_is_better=False)
     assert row["efficiency"] == pytest.approx(0.5)
+    worse = {5: [[150.0], [150.0]]}  # worse than chance: a negative share, not a positive one
+    (row,) = ranking.sharing_report(worse, alone, [5], chance=100.0, higher_is_better=False)
+    assert row["efficiency"] < 0
