@@ -54,7 +54,7 @@ from enas_tf import training  # noqa: E402
 from enas_tf.data import text as text_data  # noqa: E402
 from enas_tf.policy.random_policy import UniformPolicy  # noqa: E402
 from enas_tf.search import ranking  # noqa: E402
-from enas_tf.spaces import registry  # noqa: E402
+from enas_tf.spaces import arc_io, registry  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "run config")
 _PROBE_ARCS = flags.DEFINE_integer("probe_arcs", 8, "uniformly random arcs scored and trained")
@@ -69,6 +69,12 @@ _ALONE = flags.DEFINE_bool("alone", True, "train the probe arcs alone (False: sh
 _SEED = flags.DEFINE_integer("seed", 0, "seed of the weights and the supernet's arcs")
 _PROBE_SEED = flags.DEFINE_integer("probe_seed", 1000, "seed of the probe arcs")
 _OUT = flags.DEFINE_string("out", "", "JSON file for every score")
+_PROBES_FROM = flags.DEFINE_list(
+    "probes_from",
+    [],
+    "audit.json files: their arcs are the probes and their retrained valid scores the "
+    "stand-alone side (at the audit's budget, the same at every point)",
+)
 _ALONE_FROM = flags.DEFINE_string(
     "alone_from", "", "reuse the stand-alone scores of an earlier --out (same probes and points)"
 )
@@ -79,6 +85,32 @@ def probe_tokens(config, count: int, seed: int) -> list[list[int]]:
     space = registry.of(config)
     rng = np.random.default_rng(seed)
     return [space.supernet_tokens(space.sample_random_arc(rng)) for _ in range(count)]
+
+
+def probes_from_audits(config, paths: list[str]) -> tuple[list[list[int]], list[dict]]:
+    """The arcs of earlier audits and their retrained valid scores, duplicates averaged.
+
+    An audit retrained each arc alone at a short budget: what a supernet setting's ranking
+    should agree with (tau), whatever its own training length. Returns (probe tokens,
+    [{"score": retrained valid, "names": [...]}] in the same order).
+    """
+    space = registry.of(config)
+    merged: dict[tuple, dict] = {}
+    for path in paths:
+        with open(path) as f:
+            audit = json.load(f)
+        for entry in audit["arcs"]:
+            if entry.get("valid_score") is None:
+                continue  # a diverged retrain scores nothing to agree with
+            tokens = space.supernet_tokens(arc_io.arc_from_json(entry["arc"]))
+            key = space.canonical_key(tokens)  # one network, whatever its encoding
+            row = merged.setdefault(key, {"scores": [], "names": []})
+            row["scores"].append(entry["valid_score"])
+            row["names"].append(f"{os.path.basename(os.path.dirname(path))}:{entry['name']}")
+    probes = [list(k) for k in merged]
+    return probes, [
+        {"score": float(np.mean(v["scores"])), "names": v["names"]} for v in merged.values()
+    ]
 
 
 def is_language_model(task) -> bool:
@@ -259,13 +291,20 @@ def main(argv):
     points = sorted(
         {int(p) for p in _POINTS.value} or set(range(steps_per_epoch, total + 1, steps_per_epoch))
     )
-    probes = probe_tokens(config, _PROBE_ARCS.value, _PROBE_SEED.value)
+    retrained = []
+    if _PROBES_FROM.value:
+        probes, retrained = probes_from_audits(config, _PROBES_FROM.value)
+    else:
+        probes = probe_tokens(config, _PROBE_ARCS.value, _PROBE_SEED.value)
     print(f"{task.description}; {len(probes)} probe arcs, points {points}", flush=True)
     shared = train_shared(task, probes, points, _SAMPLING.value, _SEED.value)
     alone = []
     if _OUT.value:  # the shared side first: a later failure keeps it
         write_scores(_OUT.value, probes, shared, alone, points, [])
-    if _ALONE_FROM.value:
+    if retrained:
+        print("  stand-alone side: the audits' retrained valid scores (their own budget)")
+        alone = [[{p: r["score"] for p in points} for r in retrained]]
+    elif _ALONE_FROM.value:
         with open(_ALONE_FROM.value) as f:
             earlier = json.load(f)
         if earlier["probes"] != probes:

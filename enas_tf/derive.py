@@ -51,12 +51,12 @@ def derive(config, workdir: str, search):
     candidates, seen = [], set()
     for _ in range(config.derive.num_candidates):
         tokens, log_prob, _ = search.steps.sample_arc(generator.make_seeds(1)[:, 0])
-        key = tuple(int(t) for t in tokens.numpy())
+        key = registry.of(config).canonical_key(tokens.numpy())
         if key in seen:
-            continue  # The policy may sample the same arc twice; score it once.
+            continue  # The policy may sample one network twice (or two encodings of it).
         seen.add(key)
         score = search_check.score_arcs(search.steps.evaluate_arc, batches, [tokens]).mean
-        arc = registry.of(config).arc_from_tokens(list(key))
+        arc = registry.of(config).arc_from_tokens([int(t) for t in tokens.numpy()])
         candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
     check = _check_against_random(config, search, batches, candidates, key_name)
     logging.info("derive check: %s", check.summary())

@@ -91,6 +91,15 @@ class SearchSpace:
         """A uniformly random architecture of this search (numpy `rng`)."""
         raise NotImplementedError
 
+    def canonical_key(self, tokens: Sequence[Any]) -> tuple[int, ...]:
+        """One key for every token sequence that encodes the same network.
+
+        Derive scores each network once under this key: a policy that likes a cell samples
+        its encodings as often as the cell itself, and the runners-up (which the audit
+        retrains) would otherwise include the derived cell again under another encoding.
+        """
+        return tuple(int(t) for t in tokens)
+
     def check_arc(self, arc) -> None:
         """Refuses an arc of another space, naming both.
 
@@ -178,6 +187,18 @@ class MicroSpace(SearchSpace):
 
     def sample_random_arc(self, rng):
         return micro.sample_random_arc(self.model.num_nodes, rng)
+
+    def canonical_key(self, tokens: Sequence[Any]) -> tuple[int, ...]:
+        """A node adds its two operands, so `(x, op1, y, op2)` and `(y, op2, x, op1)` are one
+        network: each node's operand pairs in sorted order (deeper isomorphisms, e.g. nodes
+        in another order, keep their own keys)."""
+        ints = [int(t) for t in tokens]
+        key = []
+        step = micro.layout.TOKENS_PER_NODE  # input_a, op_a, input_b, op_b
+        for start in range(0, len(ints), step):
+            a, b = tuple(ints[start : start + 2]), tuple(ints[start + 2 : start + step])
+            key.extend(min(a, b) + max(a, b))
+        return tuple(key)
 
     def build_supernet(self, *, num_classes, image_shape):
         build = _load("enas_tf.models.builders:build_micro_supernet")

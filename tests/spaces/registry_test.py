@@ -24,6 +24,21 @@ def test_tokens_and_arcs_convert_both_ways(space):
         assert registry.arc_markdown(arc)
 
 
+def test_micro_operand_order_is_one_network_and_other_spaces_keep_their_tokens():
+    config = tiny.get_config("space=micro")
+    config.search.model.num_nodes = 2
+    space = registry.of(config)
+    # node 2 = sep3(x0) + max(x1) written both ways; node 3 and the reduction cell differ.
+    one = [0, 0, 1, 3, 0, 4, 2, 1] + [1, 2, 0, 2, 2, 0, 1, 1]
+    swapped = [1, 3, 0, 0, 0, 4, 2, 1] + [0, 2, 1, 2, 1, 1, 2, 0]
+    other = [0, 0, 1, 3, 0, 4, 2, 1] + [1, 2, 0, 2, 2, 0, 1, 2]
+    assert space.canonical_key(one) == space.canonical_key(swapped)
+    assert space.canonical_key(one) != space.canonical_key(other)
+    rnn_space = registry.of(tiny.get_config("space=rnn"))
+    tokens = rnn_space.supernet_tokens(rnn_space.sample_random_arc(np.random.default_rng(0)))
+    assert rnn_space.canonical_key(tokens) == tuple(tokens)
+
+
 def test_macro_tokens_follow_the_op_restriction():
     config = config_lib.macro_base_config()
     config.search.model.num_layers = 3
