@@ -75,6 +75,9 @@ _PROBES_FROM = flags.DEFINE_list(
     "audit.json files: their arcs are the probes and their retrained valid scores the "
     "stand-alone side (at the audit's budget, the same at every point)",
 )
+_VALID_BATCHES = flags.DEFINE_integer(
+    "valid_batches", 0, "score on this many validation minibatches (0: the whole split)"
+)
 _ALONE_FROM = flags.DEFINE_string(
     "alone_from", "", "reuse the stand-alone scores of an earlier --out (same probes and points)"
 )
@@ -119,12 +122,15 @@ def is_language_model(task) -> bool:
 
 
 def valid_batches(task) -> list:
-    """The whole validation split as a list of minibatches (windows) of the search's size."""
+    """The validation split (or `--valid_batches` of it, the same ones for every arc and
+    point) as a list of minibatches (windows) of the search's size."""
     search = task.config.search
     if is_language_model(task):
         count = text_data.num_windows(len(task.splits.valid), search.eval_batch_size, search.bptt)
     else:
         count = len(task.splits.valid_labels) // search.eval_batch_size
+    if _VALID_BATCHES.value:
+        count = min(count, _VALID_BATCHES.value)
     return list(task.valid_dataset(shuffle_seed=0).take(count))
 
 
