@@ -69,7 +69,8 @@ def sharing_report(shared, alone, points, *, chance: float, higher_is_better: bo
 
     Returns:
       One dict per point: shared and stand-alone means, efficiency, the noise of one minibatch
-      score against the spread between arcs, and the rank agreements.
+      score against the spread between arcs, and the rank agreements. The stand-alone figures
+      leave out arcs that diverged alone (`alone_diverged` counts them).
     """
     rows = []
     for point in points:
@@ -84,11 +85,16 @@ def sharing_report(shared, alone, points, *, chance: float, higher_is_better: bo
             else float("nan"),
         }
         if alone:
-            alone_scores = np.array([[arc[point] for arc in seed] for seed in alone])
+            alone_scores = np.array([[arc[point] for arc in seed] for seed in alone], float)
+            # An arc that diverged alone (NaN / inf) has no score to agree with: it is left
+            # out of the stand-alone mean and of the rank agreements, and counted.
+            finite = np.isfinite(alone_scores).all(axis=0)
+            row["alone_diverged"] = int((~finite).sum())
+            alone_scores, shared_scores = alone_scores[:, finite], shared_scores[finite]
             mean_alone = alone_scores.mean(axis=0)
-            row["alone_mean"] = float(mean_alone.mean())
-            row["efficiency"] = _efficiency(
-                row["shared_mean"], row["alone_mean"], chance, higher_is_better
+            row["alone_mean"] = float(mean_alone.mean()) if finite.any() else float("nan")
+            row["efficiency"] = _efficiency(  # over the same (finite) arcs on both sides
+                float(shared_scores.mean()), row["alone_mean"], chance, higher_is_better
             )
             row["kendall_tau"] = kendall_tau(shared_scores, mean_alone)
             row["spearman_rho"] = spearman_rho(shared_scores, mean_alone)

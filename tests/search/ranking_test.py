@@ -65,3 +65,12 @@ def test_sharing_report_for_perplexity_counts_improvement_downwards_in_log_space
     worse = {5: [[150.0], [150.0]]}  # worse than chance: a negative share, not a positive one
     (row,) = ranking.sharing_report(worse, alone, [5], chance=100.0, higher_is_better=False)
     assert row["efficiency"] < 0
+
+
+def test_an_arc_that_diverged_alone_is_left_out_of_the_stand_alone_figures():
+    shared = {5: [[60.0], [50.0], [40.0]]}
+    alone = [[{5: 30.0}, {5: float("inf")}, {5: 20.0}]]
+    (row,) = ranking.sharing_report(shared, alone, [5], chance=100.0, higher_is_better=False)
+    assert row["alone_diverged"] == 1
+    assert row["alone_mean"] == pytest.approx(25.0)
+    assert row["kendall_tau"] == pytest.approx(1.0)  # over the two finite arcs
