@@ -90,15 +90,15 @@ def probe_tokens(config, count: int, seed: int) -> list[list[int]]:
     return [space.supernet_tokens(space.sample_random_arc(rng)) for _ in range(count)]
 
 
-def probes_from_audits(config, paths: list[str]) -> tuple[list[list[int]], list[dict]]:
+def probes_from_audits(config, paths: list[str]) -> tuple[list[list[int]], list[float]]:
     """The arcs of earlier audits and their retrained valid scores, duplicates averaged.
 
     An audit retrained each arc alone at a short budget: what a supernet setting's ranking
     should agree with (tau), whatever its own training length. Returns (probe tokens,
-    [{"score": retrained valid, "names": [...]}] in the same order).
+    retrained valid score of each probe).
     """
     space = registry.of(config)
-    merged: dict[tuple, dict] = {}
+    merged: dict[tuple, list[float]] = {}
     for path in paths:
         with open(path) as f:
             audit = json.load(f)
@@ -106,14 +106,9 @@ def probes_from_audits(config, paths: list[str]) -> tuple[list[list[int]], list[
             if entry.get("valid_score") is None:
                 continue  # a diverged retrain scores nothing to agree with
             tokens = space.supernet_tokens(arc_io.arc_from_json(entry["arc"]))
-            key = space.canonical_key(tokens)  # one network, whatever its encoding
-            row = merged.setdefault(key, {"scores": [], "names": []})
-            row["scores"].append(entry["valid_score"])
-            row["names"].append(f"{os.path.basename(os.path.dirname(path))}:{entry['name']}")
-    probes = [list(k) for k in merged]
-    return probes, [
-        {"score": float(np.mean(v["scores"])), "names": v["names"]} for v in merged.values()
-    ]
+            # One network, whatever its encoding.
+            merged.setdefault(space.canonical_key(tokens), []).append(entry["valid_score"])
+    return [list(k) for k in merged], [float(np.mean(v)) for v in merged.values()]
 
 
 def is_language_model(task) -> bool:
@@ -309,7 +304,7 @@ def main(argv):
         write_scores(_OUT.value, probes, shared, alone, points, [])
     if retrained:
         print("  stand-alone side: the audits' retrained valid scores (their own budget)")
-        alone = [[{p: r["score"] for p in points} for r in retrained]]
+        alone = [[{p: score for p in points} for score in retrained]]
     elif _ALONE_FROM.value:
         with open(_ALONE_FROM.value) as f:
             earlier = json.load(f)
