@@ -6,6 +6,7 @@ installed by requirements-dev.txt), without network: `--no-build-isolation`.
 
 import pathlib
 import re
+import site
 import subprocess
 import sys
 import tomllib
@@ -25,6 +26,14 @@ def test_pyproject_dependencies_are_the_requirements_pins():
     project = tomllib.loads((_REPO / "pyproject.toml").read_text())["project"]
     requirements = (_REPO / "requirements.txt").read_text().splitlines()
     assert sorted(project["dependencies"]) == _pins(requirements)
+
+
+def _site_packages() -> list[str]:
+    """The running interpreter's site-packages directories (a virtualenv's, if in one)."""
+    paths = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        paths.append(site.getusersitepackages())
+    return [p for p in paths if pathlib.Path(p).is_dir()]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +72,15 @@ def test_the_wheel_holds_the_package_its_run_configs_and_the_console_script(whee
 
 
 def test_installed_console_script_runs_the_cli_with_the_shipped_quickstart(wheel, tmp_path):
-    # A fresh venv that sees this machine's TensorFlow (no downloads) but not this checkout.
+    # A fresh venv that sees the TensorFlow of the interpreter running the tests (no downloads)
+    # but not this checkout. `system_site_packages=True` would see the *base* interpreter's
+    # packages, which inside a user's virtualenv do not include TensorFlow (issue #28): a .pth
+    # file appends the running interpreter's site-packages after the venv's own instead.
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    (venv_site,) = (env_dir / "lib").glob("python*/site-packages")
+    (venv_site / "_outer_site_packages.pth").write_text("\n".join(_site_packages()) + "\n")
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
     result = subprocess.run(
         [env_dir / "bin" / "enas-train", "--help"],

@@ -53,9 +53,12 @@ def policy_section(**overrides) -> ml_collections.ConfigDict:
     `search.eval_batch_size`, after every controller phase and in derive; the initial policy
     tells learning from the controller's built-in prior. Cost: 3 x num_arcs x num_batches
     supernet evaluations per check (under `search.policy=random`, with no controller, only the
-    uniform arcs: 1 x).
+    uniform arcs: 1 x). every_epochs: check after every this many epochs and always after the
+    last one (a search of many short epochs need not pay a check for each).
     """
-    return ml_collections.ConfigDict(dict(dict(num_arcs=20, num_batches=1), **overrides))
+    return ml_collections.ConfigDict(
+        dict(dict(num_arcs=20, num_batches=1, every_epochs=1), **overrides)
+    )
 
 
 def audit_section(*model_keys: str) -> ml_collections.ConfigDict:

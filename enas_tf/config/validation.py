@@ -81,6 +81,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
     check = config.search.check
     require(check.num_arcs >= 2, "search.check.num_arcs", check.num_arcs, "must be >= 2")
     require(check.num_batches >= 1, "search.check.num_batches", check.num_batches, "must be >= 1")
+    require(
+        check.every_epochs >= 1,
+        "search.check.every_epochs",
+        check.every_epochs,
+        "must be >= 1 (1: a check after every epoch)",
+    )
     require(config.steps_per_loop >= 1, "steps_per_loop", config.steps_per_loop, "must be >= 1")
     require(
         config.checkpoint_every_steps >= 0,

@@ -270,15 +270,21 @@ class Search:
             )
             self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
         self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
-        check_started = time.perf_counter()
-        self.run_check(epoch)
-        self._phase_seconds["check"] = time.perf_counter() - check_started
+        if self.check_due(epoch):
+            check_started = time.perf_counter()
+            self.run_check(epoch)
+            self._phase_seconds["check"] = time.perf_counter() - check_started
         logging.info(
             "search epoch %d/%d wall time: %s",
             epoch + 1,
             self.config.search.epochs,
             ", ".join(f"{k} {summaries.format_seconds(v)}" for k, v in self._phase_seconds.items()),
         )
+
+    def check_due(self, epoch: int) -> bool:
+        """Whether epoch `epoch` (0-based) ends with a check: every `every_epochs`, and the last."""
+        every = self.config.search.check.get("every_epochs", 1)
+        return (epoch + 1) % every == 0 or epoch + 1 == self.config.search.epochs
 
     def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
         """The validation minibatches every arc of a check sees (`search.check.num_batches`)."""

@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import types
 
 import keras
 import ml_collections
@@ -15,6 +16,7 @@ from enas_tf.data import images as image_data
 from enas_tf.data import text as text_data
 from enas_tf.runtime import replicas
 from enas_tf.search import check as search_check
+from enas_tf.search import reports as search_reports
 from enas_tf.tasks.image import ImageTask
 from enas_tf.tasks.language_model import LmTask
 
@@ -333,6 +335,7 @@ def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(spl
     config.search.controller.baseline = "group"
     config.search.controller.reward_batch = "per_update"
     config.search.controller.num_aggregate = 2
+    config.search.check.every_epochs = 3  # more than the 2 epochs: the last one still checks
     search = _search(config, splits, tmp_path)
     steps = search.steps
     start = _values(search.state.controller.trainable_variables)
@@ -374,3 +377,12 @@ def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(spl
     assert any(moved)
     # The group baseline records the last update's mean reward: a finite accuracy in [0, 1].
     assert 0.0 <= float(search.state.baseline) <= 1.0
+    assert [c["epoch"] for c in search_reports.read_checks(str(tmp_path))] == [2]
+
+
+def test_checks_run_every_every_epochs_and_after_the_last_epoch():
+    config = ml_collections.ConfigDict(tiny.get_config().to_dict())
+    config.search.epochs, config.search.check.every_epochs = 5, 2
+    owner = types.SimpleNamespace(config=config)
+    due = [e + 1 for e in range(5) if search_lib.Search.check_due(owner, e)]
+    assert due == [2, 4, 5]
