@@ -42,7 +42,7 @@ from enas_tf.spaces import arc_io, registry
 
 AUDIT_DIR = "audit"
 _SCORES = "shared_scores.json"
-_RANDOM_STREAM = 0xA0D17  # the random arcs' numpy stream beside the run's seed
+RANDOM_STREAM = 0xA0D17  # the random arcs' numpy stream beside the run's seed
 _BATCHES_STREAM = 0xA0D18  # and their validation minibatches'
 
 
@@ -133,7 +133,7 @@ def prepare(config, workdir: str) -> Plan:
             len(arcs) - 1,
             audit.num_candidates,
         )
-    rng = np.random.default_rng([config.seed, _RANDOM_STREAM])
+    rng = np.random.default_rng([config.seed, RANDOM_STREAM])
     for index in range(audit.num_random):
         arcs.append(entry(f"random_{index + 1}", "random", space.sample_random_arc(rng)))
     retrain_config = config_lib.audit_retrain_config(config)

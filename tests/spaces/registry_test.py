@@ -94,3 +94,34 @@ def test_search_space_sizes_are_the_spaces_counts():
     assert registry.of(config).size() == rnn.search_space_size(config.search.model.num_nodes)
     config = tiny.get_config("space=micro")
     assert registry.of(config).size() == micro.search_space_size(config.search.model.num_nodes)
+
+
+@pytest.mark.parametrize("num_layers,same", [(3, True), (6, False)])
+def test_with_one_normal_cell_per_stage_reading_input_0_skips_the_reduction_cells(num_layers, same):
+    # Why two micro arcs with different reduction cells retrained identically (BUILD_NOTES,
+    # session 10): with one normal cell per stage, a normal cell that reads only its input 0
+    # (the cell before last) reads past each reduction cell, whose output no cell then uses.
+    # With two normal cells per stage the second one reads the reduction cell: they differ.
+    import keras
+    import tensorflow as tf
+
+    config = tiny.get_config()
+    model_config = config.retrain.model.copy_and_resolve_references()
+    with model_config.unlocked():
+        model_config.num_layers = num_layers
+    space = registry.of(config)
+    normal = [0, 3, 0, 4]  # node 2: max pool of input 0 + identity of input 0
+    images = tf.random.stateless_normal((2, 12, 12, 3), seed=[0, 1])
+    outputs = []
+    # Weightless reduction ops, so that both children draw the same initial weights.
+    for reduction in ([1, 3, 0, 3], [0, 2, 1, 2]):
+        keras.utils.set_random_seed(0)
+        child = space.build_child(
+            space.arc_from_tokens(normal + reduction),
+            model_config=model_config,
+            num_classes=10,
+            image_shape=(12, 12, 3),
+        )
+        logits = child(images, training=False)
+        outputs.append((logits[0] if isinstance(logits, (tuple, list)) else logits).numpy())
+    assert np.array_equal(outputs[0], outputs[1]) == same
