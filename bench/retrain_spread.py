@@ -28,10 +28,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from enas_tf import (
-    audit,  # noqa: E402
-    pipeline,  # noqa: E402
-)
+from enas_tf import audit, pipeline  # noqa: E402
 from enas_tf import config as config_lib  # noqa: E402
 from enas_tf.runtime import strategy as strategy_lib  # noqa: E402
 from enas_tf.spaces import registry  # noqa: E402

@@ -13,15 +13,15 @@ policy. Then derive (the best of 20 policy samples on the whole split), retraini
 12 filters, 6 epochs) and export. These settings and why (issue #24): BUILD_NOTES.md,
 "Session 10".
 
-Measured on a fresh clone, machine alone (2 cores): 8m21s (the search ~6 min of it; the
-previous quickstart, per-edge weights and 780 child steps, took 8m12s on the same
-machine, whose children ended at 2.5x chance),
-last check "policy 0.966 +- 0.004 vs random 0.845 +- 0.022 vs initial policy 0.841 +- 0.019
-...: ahead of random by 5.4 SE and of its initial policy by 6.4 SE: learned", children at
-9.7x chance, retrained test accuracy 0.996. Seeds 0-4 (one core each): ahead of random by
-2.1-5.6 SE, of the initial policy on 4 of 5 (seed 1: +1.9 SE), children at 8.0-9.4x chance,
-test accuracy 0.986-1.000. Over the 5-minute target (issue #24): the shared weights rank cells
-only after ~2,000 child steps at this size (BUILD_NOTES, "Session 10").
+Measured on a fresh clone, machine alone (2 cores): 8m21s, the search ~6 min of it (the
+previous quickstart, per-edge weights and 780 child steps, took 8m12s on the same machine and
+its children ended at 2.5x chance); last check "policy 0.966 +- 0.004 vs random 0.845 +- 0.022
+vs initial policy 0.841 +- 0.019 ...: ahead of random by 5.4 SE and of its initial policy by
+6.4 SE: learned", children at 9.7x chance, retrained test accuracy 0.996. Seeds 0-4 (one core
+each): ahead of random by 2.1-5.6 SE, of the initial policy on 4 of 5 (seed 1: +1.9 SE),
+children at 8.0-9.4x chance, test accuracy 0.986-1.000. Over the 5-minute target (issue #24):
+the shared weights rank cells only after ~2,000 child steps at this size (BUILD_NOTES, "Session
+10").
 
 Writes runs/quickstart/export/1/ (a SavedModel whose serving_default takes raw pixel values
 0..255), arc.json with its picture arc.png / arc.dot, candidates.json with derive's check, and

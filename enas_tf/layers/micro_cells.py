@@ -51,7 +51,9 @@ def loose_end_mask(cell_tokens, num_nodes: int):
 # "Session 9"): per_cell made the shared weights learn much faster under uniform arcs (0.59 vs
 # 0.42 valid accuracy after 780 steps) and, trained 3x longer, rank cells like retraining does
 # (tau 0.40 vs 0.00), because the separable convs are then trained about as often as the
-# projections every arc uses; an earlier measurement that saw no gain did not reproduce.
+# projections every arc uses; an earlier measurement that saw no gain did not reproduce. Its
+# own bias (session 10): a cell repeating one separable conv reuses one trained weight set
+# everywhere, and sharing rates such cells above what they retrain to.
 
 
 class CellInputs(keras.layers.Layer):

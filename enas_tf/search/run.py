@@ -283,7 +283,7 @@ class Search:
 
     def check_due(self, epoch: int) -> bool:
         """Whether epoch `epoch` (0-based) ends with a check: every `every_epochs`, and the last."""
-        every = self.config.search.check.get("every_epochs", 1)
+        every = self.config.search.check.every_epochs
         return (epoch + 1) % every == 0 or epoch + 1 == self.config.search.epochs
 
     def check_batches(self, shuffle_seed: int, num_batches: int | None = None):
