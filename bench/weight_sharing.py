@@ -27,6 +27,14 @@ Usage:
         --config.data.source=/tmp/cifar/cifar-10-batches-py --steps=600 --points=150,300,600
     python bench/weight_sharing.py --config=configs/ptb_rnn.py:runlocal \
         --config.data.source=/path/to/ptb --probe_arcs=16 --alone_seeds=2
+    # Two stand-alone seeds side by side (one core each), pooled, then a lever's shared side
+    # against them, and searches' derived arcs trained alone at the same budget:
+    python bench/weight_sharing.py ... --alone_first_seed=0 --out=a.json &
+    python bench/weight_sharing.py ... --alone_first_seed=1 --out=b.json &
+    python bench/weight_sharing.py ... --config.search.model.sep_weights=per_cell \
+        --alone_from=a.json,b.json
+    python bench/weight_sharing.py ... --arcs_from=W0/arc.json,W1/arc.json --noshared \
+        --alone_seeds=2 --out=derived.json
 
 A language model's score is the mean over validation windows of each window's perplexity from
 a zero state (what the search's reward reads); its carried training state restarts every epoch,
@@ -75,11 +83,32 @@ _PROBES_FROM = flags.DEFINE_list(
     "audit.json files: their arcs are the probes and their retrained valid scores the "
     "stand-alone side (at the audit's budget, the same at every point)",
 )
+_ARCS_FROM = flags.DEFINE_list(
+    "arcs_from",
+    [],
+    "arc.json files (or published names) as the probe arcs, e.g. searches' derived arcs, to "
+    "train alone at the same budget as an earlier run's random probes",
+)
+_SHARED = flags.DEFINE_bool(
+    "shared", True, "train the supernet (False: the stand-alone side only, no report)"
+)
 _VALID_BATCHES = flags.DEFINE_integer(
     "valid_batches", 0, "score on this many validation minibatches (0: the whole split)"
 )
-_ALONE_FROM = flags.DEFINE_string(
-    "alone_from", "", "reuse the stand-alone scores of an earlier --out (same probes and points)"
+_ALONE_FROM = flags.DEFINE_list(
+    "alone_from",
+    [],
+    "reuse the stand-alone scores of earlier --out files (same probes and points); the seeds "
+    "of several files are pooled",
+)
+_ALONE_FIRST_SEED = flags.DEFINE_integer(
+    "alone_first_seed",
+    0,
+    "index of the first stand-alone seed: two processes with --alone_seeds=1 and first seeds "
+    "0 and 1 train the two seeds side by side (pool them with --alone_from)",
+)
+_SHARED_FROM = flags.DEFINE_string(
+    "shared_from", "", "reuse the shared-weight scores of an earlier --out instead of training"
 )
 
 
@@ -295,10 +324,21 @@ def main(argv):
     retrained = []
     if _PROBES_FROM.value:
         probes, retrained = probes_from_audits(config, _PROBES_FROM.value)
+    elif _ARCS_FROM.value:
+        space = registry.of(config)
+        probes = [space.supernet_tokens(arc_io.load_arc(path)) for path in _ARCS_FROM.value]
     else:
         probes = probe_tokens(config, _PROBE_ARCS.value, _PROBE_SEED.value)
     print(f"{task.description}; {len(probes)} probe arcs, points {points}", flush=True)
-    shared = train_shared(task, probes, points, _SAMPLING.value, _SEED.value)
+    if _SHARED_FROM.value:
+        shared = {
+            int(p): np.array(v)
+            for p, v in load_scores(_SHARED_FROM.value, probes)["shared"].items()
+        }
+    elif _SHARED.value:
+        shared = train_shared(task, probes, points, _SAMPLING.value, _SEED.value)
+    else:
+        shared = {}
     alone = []
     if _OUT.value:  # the shared side first: a later failure keeps it
         write_scores(_OUT.value, probes, shared, alone, points, [])
@@ -306,13 +346,14 @@ def main(argv):
         print("  stand-alone side: the audits' retrained valid scores (their own budget)")
         alone = [[{p: score for p in points} for score in retrained]]
     elif _ALONE_FROM.value:
-        with open(_ALONE_FROM.value) as f:
-            earlier = json.load(f)
-        if earlier["probes"] != probes:
-            raise SystemExit(f"--alone_from={_ALONE_FROM.value}: other probe arcs than this run's")
-        alone = [[{int(p): v for p, v in arc.items()} for arc in seed] for seed in earlier["alone"]]
+        for path in _ALONE_FROM.value:
+            alone += [
+                [{int(p): v for p, v in arc.items()} for arc in seed]
+                for seed in load_scores(path, probes)["alone"]
+            ]
     elif _ALONE.value:
-        for s in range(_ALONE_SEEDS.value):
+        first = _ALONE_FIRST_SEED.value
+        for s in range(first, first + _ALONE_SEEDS.value):
             per_arc = []
             for i, tokens in enumerate(probes):
                 started = time.time()
@@ -323,12 +364,25 @@ def main(argv):
                     flush=True,
                 )
             alone.append(per_arc)
+    if not shared:
+        if _OUT.value:
+            write_scores(_OUT.value, probes, shared, alone, points, [])
+        return
     report = ranking.sharing_report(
         shared, alone, points, chance=task.chance_score, higher_is_better=task.higher_is_better
     )
     print(ranking.format_sharing_report(report))
     if _OUT.value:
         write_scores(_OUT.value, probes, shared, alone, points, report)
+
+
+def load_scores(path: str, probes) -> dict:
+    """An earlier --out, refused when its probe arcs are not this run's."""
+    with open(path) as f:
+        earlier = json.load(f)
+    if earlier["probes"] != probes:
+        raise SystemExit(f"{path}: other probe arcs than this run's (same --probe_arcs/seed?)")
+    return earlier
 
 
 def write_scores(path, probes, shared, alone, points, report) -> None:
