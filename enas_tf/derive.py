@@ -22,7 +22,7 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf.pictures import arc_pictures
-from enas_tf.runtime import files, replicas
+from enas_tf.runtime import files, replicas, summaries
 from enas_tf.search import check as search_check
 from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io, registry
@@ -84,8 +84,10 @@ def derive(config, workdir: str, search):
             ],
         },
     )
-    arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
+    # Pictures first, arc.json last: a run killed in between derives again on its rerun, so
+    # an arc.json never lacks its pictures (`draw_missing` redraws them for older workdirs).
     _draw(config, workdir, search, best)
+    arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
     logging.info(
         "derive: best of %d sampled arcs has valid-minibatch %s %.4g: %s -> %s",
         len(candidates),
@@ -135,12 +137,48 @@ def _check_against_random(config, search, batches, candidates, key_name):
 def _draw(config, workdir, search, arc) -> None:
     """`arc.png` and `arc.dot` beside arc.json, and the picture in TensorBoard (valid/)."""
     output = registry.of(config).picture_output_mode()
+    _summarise(search.writers, int(search.state.child_step.numpy()), arc, output)
     png, dot = arc_pictures.save_arc_pictures(arc, workdir, output_mode=output)
-    step = int(search.state.child_step.numpy())
-    with search.writers.as_default("valid", step):
-        tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output))
+    logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)
+
+
+def _summarise(writers, step: int, arc, output_mode: str) -> None:
+    """The derived arc in TensorBoard (valid/): its picture and its text."""
+    with writers.as_default("valid", step):
+        tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output_mode))
     # Its own tag: TensorBoard files a tag under the plugin of its first summary, so a text
     # summary under "derived_arc" would vanish from the text tab and corrupt the image's step.
-    search.writers.text("valid", step, "derived_arc_text", registry.arc_markdown(arc))
-    search.writers.flush()
-    logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)
+    writers.text("valid", step, "derived_arc_text", registry.arc_markdown(arc))
+    writers.flush()
+
+
+def draw_missing(config, workdir: str) -> list[str]:
+    """Draws the pictures of `workdir/arc.json` that are missing; returns what it drew.
+
+    The pictures are derived from arc.json, so a rerun that keeps arc.json redraws them
+    rather than leaving them lost for good: a workdir of an earlier version killed between
+    arc.json and its pictures, or a picture deleted. The TensorBoard event files are read for
+    the picture only when a file is missing; it goes at the search's last child step, read
+    from its checkpoint (0 without one).
+    """
+    paths = [os.path.join(workdir, name) for name in ("arc.png", "arc.dot")]
+    if all(os.path.exists(path) for path in paths):
+        return []
+    arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
+    output = registry.of(config).picture_output_mode()
+    drawn = list(arc_pictures.save_arc_pictures(arc, workdir, output_mode=output))
+    if not summaries.has_tag(os.path.join(workdir, "valid"), "derived_arc"):
+        _summarise(summaries.Writers(workdir), _last_child_step(workdir), arc, output)
+        drawn.append(os.path.join(workdir, "valid") + " (TensorBoard image derived_arc)")
+    logging.info("derive: %s had lost its pictures; drew %s", workdir, ", ".join(drawn))
+    return drawn
+
+
+def _last_child_step(workdir: str) -> int:
+    """The child step of the newest search checkpoint, read without building the search."""
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "search", "ckpt"))
+    try:
+        reader = tf.train.load_checkpoint(path)
+        return int(reader.get_tensor("child_step/.ATTRIBUTES/VARIABLE_VALUE"))
+    except (tf.errors.OpError, ValueError, TypeError):  # none, or unreadable: step 0
+        return 0

@@ -57,6 +57,14 @@ class DamagedCheckpointError(CheckpointError):
     """
 
 
+class StorageError(UserError, RuntimeError):
+    """A filesystem that refuses the run's writes: a full disk, no permission, read-only.
+
+    Not a mistake in the input, but the user's to fix all the same, and a traceback from deep
+    inside a checkpoint save would hide the one fact that matters: which path.
+    """
+
+
 class StrategyError(UserError, RuntimeError):
     """A TPU or cluster that cannot be reached or used as given."""
 

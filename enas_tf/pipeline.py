@@ -74,8 +74,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     if mode not in MODES:
         raise config_lib.ConfigError(f"--mode={mode!r}: must be one of {MODES}")
     config_lib.validate(config)
+    files.check_workdir(workdir)
     fixed_arc = _resolve_arc(config)
     check_workdir_config(config, workdir)
+    _check_stage_inputs(workdir, mode, fixed_arc)
     plan = None
     if mode == "audit":  # what the audit needs (a finished search) is checked before writing
         from enas_tf import audit
@@ -114,6 +116,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
                 workdir,
             )
             return {"audit": audited, "nothing_to_do": True}
+        if not os.path.exists(os.path.join(workdir, "config.json")) and not (
+            replicas.is_multi_worker(strategy)  # where building models is a collective
+        ):
+            _check_checkpoints_fit(config, workdir, strategy, task, jit, mode, fixed_arc)
         if chief:
             _write_config(config, workdir)
         logging.info(
@@ -142,6 +148,86 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
         lock.release()
 
 
+def _check_stage_inputs(workdir: str, mode: str, fixed_arc) -> None:
+    """Refuses a command whose stages lack their inputs, before anything is written.
+
+    A refused command must leave the workdir as it was: a refused `--mode=export` that had
+    written `retrain/arc.json` made a later retrain of an edited arc.json look like the
+    retrain of another arc.
+
+    Raises:
+      WorkdirError: naming what is missing or conflicting and what to run first.
+    """
+    if mode == "derive" and fixed_arc is None and not _has_checkpoint(workdir, "search"):
+        raise WorkdirError(
+            f"--mode=derive: no search checkpoint in {workdir}/search/ckpt; run --mode=search first"
+        )
+    if mode not in ("all", "retrain", "export"):
+        return
+    arc_path = os.path.join(workdir, "arc.json")
+    if fixed_arc is None and mode == "all" and not os.path.exists(arc_path):
+        return  # derive writes it
+    _check_retrain_arc(workdir, fixed_arc or _load_derived_arc(arc_path, mode))
+    if mode == "export" and not os.path.exists(os.path.join(workdir, "retrain", "result.json")):
+        raise WorkdirError(
+            f"--mode=export: no finished retraining in {workdir}/retrain; run --mode=retrain first"
+        )
+
+
+def _has_checkpoint(workdir: str, phase: str) -> bool:
+    """Whether `workdir/<phase>/ckpt` holds a checkpoint (its `.index` file)."""
+    import tensorflow as tf
+
+    return bool(tf.io.gfile.glob(os.path.join(workdir, phase, "ckpt", "ckpt-*.index")))
+
+
+def _check_retrain_arc(workdir: str, arc) -> None:
+    """Refuses to retrain `arc` where another arc's retraining has begun.
+
+    `retrain/arc.json` of another arc with no checkpoint and no result means nothing was
+    trained (a run stopped before its first checkpoint): it is replaced, not refused.
+    """
+    retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
+    if not os.path.exists(retrain_arc_path) or arc_io.load_arc(retrain_arc_path) == arc:
+        return
+    trained = _has_checkpoint(workdir, "retrain") or os.path.exists(
+        os.path.join(workdir, "retrain", "result.json")
+    )
+    if trained:
+        raise WorkdirError(
+            f"{workdir}/retrain was trained on a different arc ({retrain_arc_path}); use a "
+            "new --workdir to retrain another architecture"
+        )
+
+
+def _check_checkpoints_fit(config, workdir, strategy, task, jit, mode, fixed_arc) -> None:
+    """Refuses checkpoints of another model size in a workdir that has lost its config.json.
+
+    `check_workdir_config` compares a rerun's config with the saved one; without config.json
+    the first sign of another size was a ValueError deep in the restore, after config.json
+    had been written with the new sizes. The stages' models are built here once more (a rare
+    case) so their checkpoints are checked by name and shape before anything is written.
+    Not under MultiWorkerMirroredStrategy: creating variables is a collective there, and the
+    workers need not see the same files; their restore refuses the checkpoint with the same
+    line, after config.json is written.
+
+    Raises:
+      CheckpointError: naming a variable whose saved and configured shapes differ.
+    """
+    from enas_tf.retrain import Retrain
+    from enas_tf.search import Search
+
+    if fixed_arc is None and mode in ("all", "search", "derive"):
+        if _has_checkpoint(workdir, "search"):
+            Search(config, workdir, strategy, task, jit["search"]).manager.check_latest("search")
+    if mode in ("all", "retrain", "export") and _has_checkpoint(workdir, "retrain"):
+        arc_path = os.path.join(workdir, "retrain", "arc.json")
+        arc = fixed_arc or (arc_io.load_arc(arc_path) if os.path.exists(arc_path) else None)
+        if arc is not None:
+            retrain = Retrain(config, workdir, strategy, task, arc, jit["retrain"])
+            retrain.manager.check_latest("retrain")
+
+
 def _write_config(config, workdir: str) -> None:
     """Writes config.json unless it already holds this config (a rerun rewrites nothing)."""
     path = os.path.join(workdir, "config.json")
@@ -161,6 +247,10 @@ def _search_and_derive(config, workdir, strategy, task, jit, mode) -> dict:
     if mode == "all" and os.path.exists(arc_path):
         # The search finished (derive only runs after it): its checkpoint is not needed.
         logging.info("search and derive: %s exists, keeping it", arc_path)
+        if replicas.is_chief(strategy):
+            from enas_tf.derive import draw_missing
+
+            draw_missing(config, workdir)
         return {}
     from enas_tf.derive import derive
     from enas_tf.search import Search
@@ -192,7 +282,8 @@ def _finished_outputs(config, workdir: str, fixed_arc):
     retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
     export_root = os.path.join(workdir, "export")
     version = latest_version(export_root)
-    done = [result_path, retrain_arc_path] + ([] if fixed_arc is not None else [arc_path])
+    derived = [arc_path] + [os.path.join(workdir, name) for name in ("arc.png", "arc.dot")]
+    done = [result_path, retrain_arc_path] + ([] if fixed_arc is not None else derived)
     if not version or not all(os.path.exists(path) for path in done):
         return None
     arc = fixed_arc if fixed_arc is not None else arc_io.load_arc(arc_path)
@@ -248,14 +339,9 @@ def _retrain_and_export(config, workdir, strategy, task, arc, jit, mode):
     from enas_tf.retrain import Retrain
 
     retrain_arc_path = os.path.join(workdir, "retrain", "arc.json")
-    if os.path.exists(retrain_arc_path):
-        previous = arc_io.load_arc(retrain_arc_path)
-        if previous != arc:
-            raise WorkdirError(
-                f"{workdir}/retrain was trained on a different arc ({retrain_arc_path}); use a "
-                "new --workdir to retrain another architecture"
-            )
-    elif replicas.is_chief(strategy):
+    _check_retrain_arc(workdir, arc)
+    fresh = not os.path.exists(retrain_arc_path) or arc_io.load_arc(retrain_arc_path) != arc
+    if fresh and replicas.is_chief(strategy):
         arc_io.save_arc(arc, retrain_arc_path)
     seeds.seed_stage(config, "retrain")
     retrain = Retrain(config, workdir, strategy, task, arc, jit)
@@ -282,5 +368,6 @@ def _retrain_and_export(config, workdir, strategy, task, arc, jit, mode):
                 f"{workdir}/retrain to retrain, or use another --workdir"
             )
         if replicas.is_chief(strategy):
-            outputs["export"] = task.export(retrain.child, arc, export_root)
+            with interrupts.without_steps("export"):
+                outputs["export"] = task.export(retrain.child, arc, export_root)
     return outputs

@@ -191,7 +191,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from enas_tf import config as config_lib
     from enas_tf.errors import UserError
-    from enas_tf.runtime import interrupts
+    from enas_tf.runtime import files, interrupts
 
     # Ctrl-C and SIGTERM from here on: a checkpoint at the next step boundary, then one line.
     interrupts.install()
@@ -217,6 +217,14 @@ def main(argv):
             file=sys.stderr,
         )
         return 130
+    except Exception as error:  # a full disk or a refused write that no stage reported itself
+        problem = files.storage_problem(error)
+        if problem is None:
+            raise
+        path = getattr(error, "filename", None) or workdir
+        message = files.storage_error_message(problem, path, "writing the run's files")
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     _print_outputs(outputs, workdir)
     if _MODE.value in ("all", "search", "derive") and not config.arc:
         from enas_tf.search import reports as search_reports

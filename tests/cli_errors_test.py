@@ -27,15 +27,24 @@ _TINY = ["--config=configs/tiny.py:space=macro", "--config.search.model.num_laye
 _ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
-def _cli(*args, timeout=300):
+def _cli(*args, timeout=300, env=None):
     return subprocess.run(
         [sys.executable, "-m", "enas_tf.train", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=_ENV,
+        env={**_ENV, **(env or {})},
     )
+
+
+def _one_error_line(result) -> str:
+    """The one `error:` line of a command that failed as a user mistake should (exit 1)."""
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +85,11 @@ _CASES = [
     ("arc malformed", ["--config.arc={bad}/arc.json"], r"arc\.json"),
     ("arc of another space", ["--config.arc=enas_micro_final"], r"'micro' architecture"),
     ("other seed", ["--config.seed=7"], r"different config\.seed"),
+    (
+        "seed beyond 64-bit seeds",
+        ["--config.seed=9007199254740991"],
+        r"config\.seed=9007199254740991: must be in \[0, 9,223,344,366,820\]",
+    ),
     ("audit count", ["--config.audit.num_random=0"], r"audit\.num_random=0: must be >= 1"),
 ]
 
@@ -97,6 +111,22 @@ def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
     assert len(errors) == 1, result.stderr[-2000:]
     assert re.search(pattern, errors[0]), errors[0]
     assert workdir_digest(finished) == before, what
+
+
+def test_a_malformed_tf_config_is_one_line_naming_it(finished, workdir_digest):
+    before = workdir_digest(finished)
+    result = _cli(*_TINY, f"--workdir={finished}", env={"TF_CONFIG": '{"cluster": {"worker": '})
+    line = _one_error_line(result)
+    assert line.startswith("error: the TF_CONFIG environment variable is not valid JSON ("), line
+    assert workdir_digest(finished) == before
+
+
+def test_a_workdir_that_is_a_regular_file_is_one_line(tmp_path):
+    regular = tmp_path / "notes.txt"
+    regular.write_text("mine")
+    line = _one_error_line(_cli(*_TINY, f"--workdir={regular}"))
+    assert line.startswith(f"error: --workdir={regular} is a file, not a directory; "), line
+    assert regular.read_text() == "mine"
 
 
 def test_an_audit_without_a_search_says_what_to_run_first_and_writes_nothing(tmp_path):

@@ -4,9 +4,11 @@ The exported SavedModel is run by `saved_model_cli run` in a separate process (w
 serving check would do) and must predict what the retrained Keras model predicts in memory.
 """
 
+import dataclasses
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -21,7 +23,7 @@ from configs import tiny
 from enas_tf import config as config_lib
 from enas_tf import pipeline
 from enas_tf.data import images as image_data
-from enas_tf.errors import ArcError
+from enas_tf.errors import ArcError, CheckpointError
 from enas_tf.retrain import Retrain
 from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io
@@ -217,6 +219,78 @@ def test_rerun_on_a_finished_workdir_trains_and_exports_nothing_new(finished_run
     assert tf.train.latest_checkpoint(ckpt_dir) == latest_search
     assert open(os.path.join(workdir, "arc.json")).read() == arc_before
     assert sorted(os.listdir(os.path.join(workdir, "export"))) == ["1"]
+
+
+def test_a_rerun_redraws_the_pictures_a_kill_after_arc_json_lost(finished_run, tmp_path):
+    config, workdir, _ = finished_run
+    if config.space != "macro":
+        pytest.skip("the redraw does not depend on the space: one is enough")
+    copy = str(tmp_path / "killed")
+    shutil.copytree(workdir, copy)
+    # What a kill between arc.json and its pictures left (before derive wrote them first).
+    os.remove(os.path.join(copy, "arc.png"))
+    os.remove(os.path.join(copy, "arc.dot"))
+    shutil.rmtree(os.path.join(copy, "valid"))
+    arc_before = open(os.path.join(copy, "arc.json")).read()
+    again = pipeline.run(config, copy)
+    assert "nothing_to_do" not in again  # a stage with a missing output is not finished
+    with open(os.path.join(copy, "arc.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert (
+        open(os.path.join(copy, "arc.dot")).read() == open(os.path.join(workdir, "arc.dot")).read()
+    )
+    assert "derived_arc" in _tags(os.path.join(copy, "valid"))
+    assert open(os.path.join(copy, "arc.json")).read() == arc_before
+    assert sorted(os.listdir(os.path.join(copy, "export"))) == ["1"]
+    assert pipeline.run(config, copy)["nothing_to_do"]
+
+
+def test_a_refused_export_writes_nothing_and_a_later_retrain_of_an_edited_arc_runs(
+    finished_run, tmp_path, workdir_digest
+):
+    config, workdir, _ = finished_run
+    if config.space != "macro":
+        pytest.skip("the stage checks do not depend on the space: one is enough")
+    searched = tmp_path / "searched"
+    searched.mkdir()
+    shutil.copy(os.path.join(workdir, "arc.json"), searched / "arc.json")
+    before = workdir_digest(str(searched))
+    with pytest.raises(pipeline.WorkdirError, match="--mode=export: no finished retraining"):
+        pipeline.run(config, str(searched), mode="export")
+    assert workdir_digest(str(searched)) == before  # no retrain/arc.json, no lock, no config
+
+    # A retrain/arc.json of another arc with nothing trained beside it does not block a retrain.
+    other = arc_io.load_arc(os.path.join(workdir, "arc.json"))
+    first = other.layers[0]
+    op = "avg_pool_3x3" if first.op != "avg_pool_3x3" else "max_pool_3x3"
+    edited = dataclasses.replace(
+        other, layers=(dataclasses.replace(first, op=op), *other.layers[1:])
+    )
+    arc_io.save_arc(edited, str(searched / "arc.json"))
+    arc_io.save_arc(other, str(searched / "retrain" / "arc.json"))
+    pipeline._check_stage_inputs(str(searched), "retrain", None)
+    (searched / "retrain" / "result.json").write_text("{}")  # ... but once trained, it does
+    with pytest.raises(pipeline.WorkdirError, match="trained on a different arc"):
+        pipeline._check_stage_inputs(str(searched), "retrain", None)
+
+
+def test_another_model_size_without_config_json_is_refused_before_writing(
+    finished_run, tmp_path, workdir_digest
+):
+    config, workdir, _ = finished_run
+    if config.space != "macro":
+        pytest.skip("the shape check does not depend on the space: one is enough")
+    lost = str(tmp_path / "lost_config")
+    shutil.copytree(os.path.join(workdir, "search"), os.path.join(lost, "search"))
+    before = workdir_digest(lost)
+    other = tiny.get_config(f"space={config.space}")
+    with other.unlocked():
+        other.search.model.filters = 12
+    with pytest.raises(CheckpointError, match=r"holds a model of another size: .* there but "):
+        pipeline.run(other, lost, mode="derive")
+    after = workdir_digest(lost)
+    after.pop(".lock")  # taken before the check (it names the last run's process)
+    assert after == before  # config.json not written with the other size
 
 
 def test_a_different_model_on_the_same_workdir_is_refused(finished_run):

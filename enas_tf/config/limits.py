@@ -31,6 +31,14 @@ _BOUNDS = (
     ("score_batches", 1_000_000, "minibatches"),
 )
 _INT_LIMIT = (1 << 53) - 1  # every integer a JSON reader and a float64 keep exactly
+# The largest `config.seed` every stage can use. The seed is spread into int64 stateless seeds
+# (`tf.random.experimental.stateless_shuffle` of the input pipelines, `tf.constant(seed,
+# tf.int64)`) as `seed * 1_000_003 + stream` with streams below 2**20 (search checks, derive,
+# the audit's minibatches), so a larger seed passed the integer limit above and then raised
+# OverflowError minutes later, after config.json was written. NumPy's `default_rng` (the
+# audit's random arcs) refuses negative seeds.
+_SEED_MULTIPLIER, _SEED_STREAMS = 1_000_003, 1 << 20
+MAX_SEED = ((1 << 63) - 1 - _SEED_STREAMS) // _SEED_MULTIPLIER
 
 
 def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
@@ -65,3 +73,18 @@ def check_numbers(config) -> None:
                         f"{bound:,}); check for a typo"
                     )
                 break
+    if "seed" in config:
+        check_seed(config.seed)
+
+
+def check_seed(seed: int) -> None:
+    """Refuses a run seed outside [0, MAX_SEED], the range every stage's seeds fit in.
+
+    Raises:
+      ConfigError: naming the range and why it ends there.
+    """
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(
+            f"config.seed={seed}: must be in [0, {MAX_SEED:,}] (the seeds of the input "
+            "pipelines and checks are derived from it as 64-bit integers)"
+        )

@@ -232,7 +232,9 @@ def read_words(path: str) -> list[str]:
     if b"\x00" in raw:
         raise DataError(f"PTB: {path} is a binary file, not tokenised text. {PTB_HOW_TO_GET}")
     try:
-        text = raw.decode("utf-8")
+        # "utf-8-sig": editors on Windows start files with a byte-order mark, which would
+        # otherwise become part of the first word (`\ufeffthe` beside `the` in the vocabulary).
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(
             f"PTB: {path} is not UTF-8 text (byte {e.start}: {e.reason}). {PTB_HOW_TO_GET}"
@@ -242,8 +244,11 @@ def read_words(path: str) -> list[str]:
             f"PTB: {path} is an HTML page (a failed download?), not tokenised text. "
             f"{PTB_HOW_TO_GET}"
         )
+    # Windows (\r\n) and old Mac (\r) line ends are lines too; only these three are, so a
+    # form feed or a Unicode separator inside a line does not split a sentence.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     words: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         tokens = line.split()
         if EOS in tokens:
             raise DataError(

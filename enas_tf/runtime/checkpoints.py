@@ -99,7 +99,7 @@ class KeyedCheckpoint:
         items = dict(self._required)
         items.update({name: v for name, v in self.optional.items() if name not in self.absent})
         if self.random_states:
-            if saved.get("random_states", set()) == set(self.random_states):
+            if set(saved.get("random_states", ())) == set(self.random_states):
                 items["random_states"] = self.random_states
             else:
                 logging.warning(
@@ -130,17 +130,30 @@ def random_states_of(*models) -> list:
     return [v for model in models for v in model.variables if id(v) not in weights]
 
 
-def _saved_children(path: str) -> dict[str, set[str]]:
-    """{top-level name: names of its children} of the checkpoint at `path` (its object graph)."""
+def _saved_children(path: str) -> dict[str, dict[str, tuple | None]]:
+    """{top-level name: {child name: its saved shape}} of the checkpoint at `path`.
+
+    Read from the object graph and the shape map of the checkpoint's index, without loading a
+    value; the shape is None for a child that is not a saved variable.
+    """
     try:
         reader = tf.train.load_checkpoint(path)
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+        shapes = reader.get_variable_to_shape_map()
     except (tf.errors.OpError, ValueError, IndexError, OSError) as error:  # unreadable files
         raise DamagedCheckpointError(_damage(path, error)) from error
     nodes = graph.nodes
+
+    def shape(node_id: int) -> tuple | None:
+        keys = [a.checkpoint_key for a in nodes[node_id].attributes if a.name == "VARIABLE_VALUE"]
+        return tuple(shapes[keys[0]]) if keys and keys[0] in shapes else None
+
     return {
-        child.local_name: {grandchild.local_name for grandchild in nodes[child.node_id].children}
+        child.local_name: {
+            grandchild.local_name: shape(grandchild.node_id)
+            for grandchild in nodes[child.node_id].children
+        }
         for child in nodes[0].children
     }
 
@@ -157,7 +170,7 @@ def _sample(names) -> str:
 
 
 def check_compatible(path: str, what: str, weights: dict, optional=None) -> dict[str, set[str]]:
-    """Raises `CheckpointError` unless `path` holds the variables `weights` names.
+    """Raises `CheckpointError` unless `path` holds the variables `weights` names, as shaped.
 
     Args:
       path: the checkpoint file prefix to restore.
@@ -179,8 +192,8 @@ def check_compatible(path: str, what: str, weights: dict, optional=None) -> dict
         )
     present = {name: v for name, v in (optional or {}).items() if name in saved}
     for name, variables in {**weights, **present}.items():
-        missing = set(variables) - saved.get(name, set())
-        unexpected = saved.get(name, set()) - set(variables)
+        missing = set(variables) - set(saved.get(name, ()))
+        unexpected = set(saved.get(name, ())) - set(variables)
         if missing or unexpected:
             raise CheckpointError(
                 f"the {what} checkpoint {path} does not match this model's {name}: "
@@ -188,4 +201,27 @@ def check_compatible(path: str, what: str, weights: dict, optional=None) -> dict
                 f"{len(unexpected)} not in the model ({_sample(unexpected)}). It was written "
                 "by a different model configuration or enas_tf version; use a new --workdir"
             )
+        _check_shapes(path, what, name, variables, saved.get(name, {}))
     return saved
+
+
+def _check_shapes(path: str, what: str, name: str, variables: dict, saved: dict) -> None:
+    """Refuses a checkpoint whose variables have the model's names but other shapes.
+
+    A model of another size (more filters, a larger hidden state) has the same variable names;
+    without this check TensorFlow's restore failed with a ValueError traceback.
+    """
+    differ = {
+        key: (saved[key], tuple(int(d) for d in variable.shape))
+        for key, variable in sorted(variables.items())
+        if saved[key] is not None and tuple(saved[key]) != tuple(int(d) for d in variable.shape)
+    }
+    if differ:
+        key, (was, now) = next(iter(differ.items()))
+        more = f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""
+        raise CheckpointError(
+            f"the {what} checkpoint {path} holds a model of another size: {name} variable "
+            f"{key} has shape {list(was)} there but {list(now)} in this config{more}. Pass "
+            "the model sizes it was trained with (config.search.model / config.retrain.model), "
+            "or use a new --workdir"
+        )

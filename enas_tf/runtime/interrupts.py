@@ -7,6 +7,8 @@ CLI calls it) replaces both handlers with one that only records the signal; ever
 phase (`enas_tf.training.phase_loop.PhaseLoop`) asks `requested` between two calls of its
 compiled steps, saves a checkpoint and raises `Interrupted`, which the CLI turns into that
 line. A second Ctrl-C stops at once (`KeyboardInterrupt`), keeping the last checkpoint.
+A phase without steps (the export) runs inside `without_steps`: it finishes, then stops the
+run the same way.
 
 Every worker must stop at the same step boundary, since saving is a collective under
 MultiWorkerMirroredStrategy: `requested(strategy)` sums every worker's flag there (one
@@ -22,6 +24,7 @@ same guarantee (no step lost, all workers agree) with one checkpoint layout.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from typing import Optional
 
@@ -29,6 +32,7 @@ from absl import logging
 
 _SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 _received: Optional[int] = None
+_stepless: Optional[str] = None  # the phase without step boundaries now running, if any
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + signal number, as shells do
 
 
@@ -56,11 +60,45 @@ def _handler(signum, frame) -> None:
         raise KeyboardInterrupt  # the second Ctrl-C: stop now
     if _received is None:
         _received = signum
+        if _stepless is not None:
+            what = (
+                f"{_stepless} has no step boundary to stop at: it finishes, then the run "
+                "stops (a rerun continues after it)"
+            )
+        else:
+            what = "saving a checkpoint at the next step boundary"
         logging.warning(
-            "received %s: saving a checkpoint at the next step boundary%s",
+            "received %s: %s%s",
             _SIGNALS.get(signum, signum),
+            what,
             " (Ctrl-C again to stop at once)" if signum == signal.SIGINT else "",
         )
+
+
+@contextlib.contextmanager
+def without_steps(phase: str):
+    """Runs a phase that has no step boundary (an export): a signal lets it finish, then stops.
+
+    Such a phase cannot save and stop half-way, so the signal's line says it finishes first,
+    and once it has, `Interrupted` ends the run as a phase with steps would (exit 130 / 143),
+    rather than the run going on or ending with status 0 as if no one had asked it to stop.
+    A second Ctrl-C still stops at once; the phase's own cleanup (an export's staging
+    directory) runs then.
+
+    Args:
+      phase: what runs, for the lines, e.g. "export".
+
+    Raises:
+      Interrupted: a signal arrived before or during the phase.
+    """
+    global _stepless
+    _stepless = phase
+    try:
+        yield
+    finally:
+        _stepless = None
+    if _received is not None:
+        raise Interrupted(f"the end of {phase}", _received)
 
 
 _installed = False

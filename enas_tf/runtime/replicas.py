@@ -23,6 +23,7 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError
+from enas_tf.runtime import checkpoints, files
 
 
 def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
@@ -112,13 +113,18 @@ def _task(strategy):
     return resolver.task_type, int(resolver.task_id or 0)
 
 
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """Whether `strategy` spans several processes (a TF_CONFIG cluster)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run's files (always, except non-chief workers).
 
     In a TF_CONFIG cluster the chief is the `chief` task, or worker 0 when there is none.
     TPUStrategy and single-host strategies have one client, which is the chief.
     """
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if not is_multi_worker(strategy):
         return True
     task_type, task_id = _task(strategy)
     if task_type is None or task_type == "chief":
@@ -175,6 +181,24 @@ class CheckpointManager:
                 numbered.append((int(number), os.path.join(self.directory, f"{stem}-{number}")))
         return [path for _, path in sorted(numbered, reverse=True)]
 
+    def check_latest(self, what: str) -> None:
+        """Checks that the newest readable checkpoint fits this model, restoring nothing.
+
+        Names and shapes are read from the checkpoint's index (`checkpoints.check_compatible`),
+        so a caller can refuse a checkpoint of another model before it writes anything.
+
+        Raises:
+          CheckpointError: it belongs to another model (or another size of this one).
+        """
+        for path in self.checkpoint_paths():
+            try:
+                checkpoints.check_compatible(
+                    path, what, self.keyed.weights, optional=self.keyed.optional
+                )
+            except DamagedCheckpointError:
+                continue  # `restore_latest` falls back past it, and says so
+            return
+
     def restore_latest(self, what: str) -> str | None:
         """Restores the newest intact checkpoint; returns its path (None: there is none).
 
@@ -212,6 +236,17 @@ class CheckpointManager:
         return None
 
     def save(self, checkpoint_number: int) -> str:
+        """Saves checkpoint `checkpoint_number` (a collective: every worker calls it).
+
+        Raises:
+          StorageError: the filesystem refused the write (a full disk, no permission); the
+            line names the directory, and the checkpoints saved before are intact, so a
+            rerun resumes from the last of them.
+        """
+        with files.reporting_storage_errors(self._save_dir, "saving a checkpoint"):
+            return self._save(checkpoint_number)
+
+    def _save(self, checkpoint_number: int) -> str:
         if self.chief:
             return self._manager.save(checkpoint_number=checkpoint_number)
         # A fresh manager each time: the scratch directory is deleted after every save.

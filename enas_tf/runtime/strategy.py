@@ -131,7 +131,7 @@ def create_strategy(tpu: str = "") -> tf.distribute.Strategy:
     """
     if tpu:
         return _tpu_strategy(tpu)
-    if json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster"):
+    if tf_config_cluster():
         logging.info("TF_CONFIG has a cluster: using MultiWorkerMirroredStrategy")
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
@@ -139,6 +139,57 @@ def create_strategy(tpu: str = "") -> tf.distribute.Strategy:
         logging.info("%d GPUs: using MirroredStrategy", len(gpus))
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def tf_config_cluster() -> dict:
+    """The cluster of the `TF_CONFIG` environment variable ({} without one), checked.
+
+    TF_CONFIG is typed by hand or templated per host; a typo would otherwise surface as a
+    JSONDecodeError traceback that does not name the variable, or deep inside TensorFlow's
+    cluster resolver.
+
+    Raises:
+      StrategyError: TF_CONFIG is not JSON, or its cluster or task is malformed.
+    """
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return {}
+    try:
+        tf_config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _tf_config_error(f"is not valid JSON ({error})") from None
+    if not isinstance(tf_config, dict):
+        raise _tf_config_error(f"must be a JSON object, not {type(tf_config).__name__}")
+    cluster = tf_config.get("cluster") or {}
+    if not isinstance(cluster, dict) or not all(
+        isinstance(hosts, list) and hosts for hosts in cluster.values()
+    ):
+        raise _tf_config_error(
+            'has a "cluster" that does not map task types to lists of "host:port" addresses '
+            '(e.g. {"worker": ["host1:12345", "host2:12345"]})'
+        )
+    task = tf_config.get("task") or {}
+    task = task if isinstance(task, dict) else {}
+    task_type, index = task.get("type"), str(task.get("index"))  # an int, or its digits
+    if cluster and not (
+        isinstance(task_type, str)
+        and task_type in cluster
+        and index.isdigit()
+        and int(index) < len(cluster[task_type])
+    ):
+        raise _tf_config_error(
+            f'has a "task" ({json.dumps(task)}) that does not name this host\'s place in the '
+            f'cluster: a "type" among {sorted(cluster)} and an "index" into its addresses'
+        )
+    return cluster
+
+
+def _tf_config_error(problem: str) -> StrategyError:
+    return StrategyError(
+        f"the TF_CONFIG environment variable {problem}; see "
+        "https://www.tensorflow.org/guide/distributed_training#TF_CONFIG, or unset it to "
+        "run on this machine alone"
+    )
 
 
 def is_tpu(strategy: tf.distribute.Strategy) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
 import tensorflow as tf
+
+from enas_tf.runtime import files
 
 
 class Writers:
@@ -23,23 +26,42 @@ class Writers:
     def scalars(self, name: str, step: int, values: dict) -> None:
         if not self.enabled:
             return
-        with self._writer(name).as_default(step=step):
+        with self.as_default(name, step):
             for key, value in values.items():
                 tf.summary.scalar(key, float(value))
 
     def text(self, name: str, step: int, tag: str, value: str) -> None:
         if not self.enabled:
             return
-        with self._writer(name).as_default(step=step):
+        with self.as_default(name, step):
             tf.summary.text(tag, value)
 
+    @contextlib.contextmanager
     def as_default(self, name: str, step: int):
-        """Context for other `tf.summary` calls (images, histograms) into `workdir/name`."""
-        return self._writer(name).as_default(step=step)
+        """Context for other `tf.summary` calls (images, histograms) into `workdir/name`.
+
+        The writer flushes when the context ends; a full disk then is one line naming the
+        directory (`files.reporting_storage_errors`).
+        """
+        directory = os.path.join(self.workdir, name)
+        with files.reporting_storage_errors(directory, "writing TensorBoard events"):
+            with self._writer(name).as_default(step=step):
+                yield
 
     def flush(self) -> None:
-        for writer in self._writers.values():
-            writer.flush()
+        for name, writer in self._writers.items():
+            directory = os.path.join(self.workdir, name)
+            with files.reporting_storage_errors(directory, "writing TensorBoard events"):
+                writer.flush()
+
+
+def has_tag(directory: str, tag: str) -> bool:
+    """Whether an event file in `directory` holds a summary under `tag` (reads every event)."""
+    for path in tf.io.gfile.glob(os.path.join(directory, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            if any(value.tag == tag for value in event.summary.value):
+                return True
+    return False
 
 
 def format_seconds(seconds: float) -> str:

@@ -4,7 +4,7 @@ import ml_collections
 import pytest
 
 from configs import cifar10_macro, cifar10_micro, ptb_rnn, quickstart, tiny
-from enas_tf.config.limits import check_numbers
+from enas_tf.config.limits import MAX_SEED, check_numbers
 from enas_tf.errors import ConfigError
 
 
@@ -56,3 +56,24 @@ def test_flags_and_strings_are_not_numbers():
 )
 def test_the_paper_settings_are_within_the_limits(module, arg):
     check_numbers(module.get_config(arg) if arg else module.get_config())
+
+
+@pytest.mark.parametrize("seed", [-1, MAX_SEED + 1, 9007199254740991])
+def test_a_seed_no_stage_can_use_is_refused_with_the_range(seed):
+    with pytest.raises(ConfigError, match=rf"^config\.seed={seed}: must be in \[0, 9,223,344,"):
+        check_numbers(_config(seed=seed))
+
+
+def test_the_largest_seed_works_where_the_seed_becomes_64_bit_stateless_seeds():
+    """The input pipelines take `seed * 100003 + epoch` and, in the audit and the checks,
+    `seed * 1_000_003 + stream` as int64 stateless seeds: both must still fit."""
+    from enas_tf.tasks import load_task
+
+    config = tiny.get_config()
+    with config.unlocked():
+        config.seed = MAX_SEED
+    check_numbers(config)
+    task = load_task(config)
+    assert next(iter(task.train_dataset(0, 0))) is not None
+    audit_stream = MAX_SEED * 1_000_003 + 0xA0D18  # enas_tf.audit's minibatch stream
+    assert next(iter(task.valid_dataset(shuffle_seed=audit_stream))) is not None

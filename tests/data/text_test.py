@@ -65,6 +65,12 @@ def test_vocabulary_by_count_then_word_with_eos_per_line(tmp_path):
     assert splits.deviations == () and "ptb" in splits.source
 
 
+def test_a_byte_order_mark_and_windows_or_mac_line_ends_are_not_part_of_words(tmp_path):
+    content = "\ufeffw1 w2\r\nw2 w3\rw1\r\n".encode("utf-8")
+    path = _write(tmp_path, "train.txt", content)
+    assert text.read_words(str(path)) == ["w1", "w2", "<eos>", "w2", "w3", "<eos>", "w1", "<eos>"]
+
+
 def test_vocabulary_is_deterministic_and_only_from_train(tmp_path):
     lines = [" the cat sat \n", " the dog ran \n", " a cat ran \n", " the end \n"]
     other = dict(valid=" the cat \n", test=" a dog \n")

@@ -160,3 +160,21 @@ def test_an_optional_item_of_another_model_is_refused(tmp_path):
     path = _with_snapshot(_model(), _model("b")).checkpoint.save(str(tmp_path / "ckpt"))
     with pytest.raises(checkpoints.CheckpointError, match="does not match this model's copy"):
         _with_snapshot(_model(), _model("c")).restore(path, "search")
+
+
+def test_a_checkpoint_of_another_size_names_a_variable_and_both_shapes(tmp_path):
+    path = _keyed(_model()).checkpoint.save(str(tmp_path / "ckpt"))
+    wider = keras.Sequential(
+        [keras.layers.Dense(5, name="a"), keras.layers.Dense(2, name="b")], name="net"
+    )
+    wider.build((None, 4))
+    before = [w.numpy() for w in wider.weights]
+    with pytest.raises(checkpoints.CheckpointError) as info:
+        _keyed(wider).restore(path, "search")
+    message = str(info.value)
+    assert "holds a model of another size: model variable a/bias has shape [3] there but [5]" in (
+        message
+    )
+    assert "(and 2 more)" in message  # a/kernel and b/kernel differ too
+    for value, weight in zip(before, wider.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), value)  # nothing loaded

@@ -50,3 +50,22 @@ def test_exit_codes_follow_the_shell_convention(signum, code):
     assert str(stop) == (
         "interrupted at search epoch 2 child step 7; rerun the same command to resume"
     )
+
+
+def test_a_signal_during_a_phase_without_steps_lets_it_finish_then_stops(installed, caplog):
+    finished = []
+    with pytest.raises(interrupts.Interrupted) as info:
+        with interrupts.without_steps("export"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            finished.append(True)  # the phase goes on to its end
+    assert finished == [True]
+    assert "export has no step boundary to stop at: it finishes, then the run stops" in caplog.text
+    assert "next step boundary" not in caplog.text
+    assert info.value.exit_code == 143  # as a phase with steps ends
+    assert str(info.value) == "interrupted at the end of export; rerun the same command to resume"
+
+
+def test_a_phase_without_steps_and_no_signal_ends_normally(installed):
+    with interrupts.without_steps("export"):
+        pass
+    assert interrupts.received() is None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError
+from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError, StorageError
 from enas_tf.runtime import checkpoints, replicas
 
 
@@ -183,3 +183,32 @@ def test_restore_latest_refuses_another_model_without_trying_older_ones(tmp_path
     with pytest.raises(CheckpointError, match="does not match this model") as info:
         other.restore_latest("retrain")
     assert not isinstance(info.value, DamagedCheckpointError)
+
+
+def test_a_full_disk_while_saving_is_one_line_naming_the_directory(tmp_path, monkeypatch):
+    directory = str(tmp_path / "ckpt")
+    checkpoint = checkpoints.KeyedCheckpoint({"model": [tf.Variable(3.0, name="v")]})
+    manager = replicas.CheckpointManager(checkpoint, directory, tf.distribute.get_strategy())
+
+    def full(**kwargs):  # what TensorFlow's saver raised on a full tmpfs
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{directory}/ckpt-1_temp/part-00000; No space left on device [Op:SaveV2]"
+        )
+
+    monkeypatch.setattr(manager._manager, "save", full)
+    with pytest.raises(StorageError, match=rf"^{directory}: no space left on device while saving"):
+        manager.save(checkpoint_number=1)
+
+
+def test_check_latest_refuses_another_size_without_restoring(tmp_path):
+    directory = str(tmp_path / "ckpt")
+    small = tf.Variable(tf.zeros([2, 3]), name="w")
+    saved = checkpoints.KeyedCheckpoint({"model": [small]})
+    replicas.CheckpointManager(saved, directory, tf.distribute.get_strategy()).save(1)
+    large = tf.Variable(tf.ones([2, 4]), name="w")
+    manager = replicas.CheckpointManager(
+        checkpoints.KeyedCheckpoint({"model": [large]}), directory, tf.distribute.get_strategy()
+    )
+    with pytest.raises(CheckpointError, match=r"shape \[2, 3\] there but \[2, 4\]"):
+        manager.check_latest("retrain")
+    np.testing.assert_array_equal(large.numpy(), np.ones([2, 4]))

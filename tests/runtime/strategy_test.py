@@ -15,6 +15,7 @@ import sys
 import pytest
 import tensorflow as tf
 
+from enas_tf.errors import StrategyError
 from enas_tf.runtime import strategy as strategy_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -169,3 +170,35 @@ def test_no_tpu_and_no_tf_config_gives_the_default_strategy(monkeypatch):
     strategy = strategy_lib.create_strategy("")
     assert strategy is tf.distribute.get_strategy()
     assert strategy.num_replicas_in_sync == 1
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ('{"cluster": {"worker": ["a:1"]}', r"is not valid JSON \(Expecting"),
+        ('["a:1"]', r"must be a JSON object, not list"),
+        ('{"cluster": {"worker": "a:1"}}', r'has a "cluster" that does not map task types'),
+        ('{"cluster": {"worker": ["a:1", "b:1"]}}', r'has a "task" \(\{\}\) that does not name'),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+            r'has a "task" .* an "index" into',
+        ),
+    ],
+    ids=["not-json", "not-object", "cluster", "no-task", "index"],
+)
+def test_a_malformed_tf_config_is_one_error_naming_it(monkeypatch, value, problem):
+    monkeypatch.setenv("TF_CONFIG", value)
+    with pytest.raises(StrategyError, match=r"^the TF_CONFIG environment variable " + problem):
+        strategy_lib.create_strategy("")
+
+
+def test_a_tf_config_without_a_cluster_is_no_cluster(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"task": {"type": "worker", "index": 0}}')
+    assert strategy_lib.tf_config_cluster() == {}
+    monkeypatch.setenv("TF_CONFIG", "  ")
+    assert strategy_lib.tf_config_cluster() == {}
+    cluster = {"worker": ["a:1", "b:1"]}
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}})
+    )
+    assert strategy_lib.tf_config_cluster() == cluster
