@@ -25,6 +25,13 @@ about 3 of them tracing the supernet, and 17-24% test accuracy (two runs; measur
 BUILD_NOTES.md). `data.source=tfds` reads a prepared TFDS directory
 (`--config.data.tfds_data_dir`).
 
+Does the search beat random at a CPU budget? Not so far: two searches on the runlocal
+model (9,000 images, 1,686 child steps, the controller levers) left the controller at
+99.4-99.8% of uniform entropy and derived cells that train no better than random ones; at that
+budget two trainings of the same random cell disagree as much as different cells do, so
+nothing can be ranked yet (BUILD_NOTES.md, "Session 11"). Run `--mode=audit` after a search to
+see how it went on your data.
+
 Controller (`:controller=learnable`, the default): tanh constant 2.5 on every logit (no 2.5x
 reduction for ops) and an initial sep-conv logit bias of 0.5. The original code's tanh 1.1 with
 op logits divided by 2.5 caps any op at probability 0.38, and its sep-conv bias of 10 sits
