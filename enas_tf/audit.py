@@ -37,7 +37,7 @@ from absl import logging
 from enas_tf import audit_report
 from enas_tf import config as config_lib
 from enas_tf.errors import WorkdirError
-from enas_tf.runtime import files, interrupts
+from enas_tf.runtime import checkpoints, files, interrupts
 from enas_tf.spaces import arc_io, registry
 
 AUDIT_DIR = "audit"
@@ -75,10 +75,6 @@ def _json(arc) -> Any:
 
 def _key(arc_json) -> str:
     return json.dumps(arc_json, sort_keys=True)
-
-
-def _has_checkpoint(directory: str) -> bool:
-    return os.path.isdir(directory) and any(n.endswith(".index") for n in os.listdir(directory))
 
 
 def prepare(config, workdir: str) -> Plan:
@@ -141,7 +137,7 @@ def prepare(config, workdir: str) -> Plan:
         _check_arc_directory(arc, retrain_config, workdir)
     cached = _cached_scores(config, root, arcs)
     search_ckpt = os.path.join(workdir, "search", "ckpt")
-    if len(cached) < len(arcs) and not _has_checkpoint(search_ckpt):
+    if len(cached) < len(arcs) and not checkpoints.has_checkpoint(search_ckpt):
         raise WorkdirError(
             f"--mode=audit: no search checkpoint in {search_ckpt}: the audit scores arcs with "
             "the search's trained supernet; rerun the search in a new --workdir"

@@ -176,9 +176,9 @@ def _check_stage_inputs(workdir: str, mode: str, fixed_arc) -> None:
 
 def _has_checkpoint(workdir: str, phase: str) -> bool:
     """Whether `workdir/<phase>/ckpt` holds a checkpoint (its `.index` file)."""
-    import tensorflow as tf
+    from enas_tf.runtime.checkpoints import has_checkpoint
 
-    return bool(tf.io.gfile.glob(os.path.join(workdir, phase, "ckpt", "ckpt-*.index")))
+    return has_checkpoint(os.path.join(workdir, phase, "ckpt"))
 
 
 def _check_retrain_arc(workdir: str, arc) -> None:

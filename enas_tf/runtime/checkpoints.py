@@ -23,11 +23,19 @@ leave them out of its later checkpoints instead of saving values the run never h
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 from absl import logging
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from enas_tf.errors import CheckpointError, DamagedCheckpointError
+
+
+def has_checkpoint(directory: str) -> bool:
+    """Whether `directory` holds a checkpoint (a `ckpt-N.index` file); local or `gs://`."""
+    return bool(tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")))
+
 
 LAYOUT = 2  # 1 (unmarked): weights as ordered lists; 2: weights keyed by variable path.
 
