@@ -124,6 +124,11 @@ def base_config() -> ml_collections.ConfigDict:
     # enas: the controller samples the children and learns; random: the random-search baseline
     # (uniform children, no controller updates, derive picks the best of uniform samples).
     c.search.policy = "enas"
+    # policy: under search.policy=enas the children the shared weights train on are the
+    # controller's samples (the paper); uniform: uniformly random throughout, so the shared
+    # weights are not trained further on whatever the policy already prefers (one-shot style,
+    # Bender et al. 2018 / SPOS; BUILD_NOTES, issue #24) while the controller still learns.
+    c.search.child_sampling = "policy"
     c.search.check = policy_section()
     # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
     # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.
@@ -253,6 +258,7 @@ def rnn_base_config() -> ml_collections.ConfigDict:
     )
     c.search = ml_collections.ConfigDict()
     c.search.policy = "enas"  # or "random": the random-search baseline (see base_config)
+    c.search.child_sampling = "policy"  # or "uniform" (see base_config)
     c.search.check = policy_section()
     # per_replica: each replica trains its own sampled child per step (the Monte Carlo average
     # of the paper's Eq. 1 with M = replicas); shared: one child for all replicas.

@@ -19,6 +19,7 @@ JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 POLICIES = ("enas", "random")
+CHILD_SAMPLING = ("policy", "uniform")
 BASELINES = ("ema", "group")
 REWARD_BATCHES = ("per_arc", "per_update")
 
@@ -77,6 +78,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
         "search.policy",
         config.search.policy,
         f"must be one of {POLICIES} (random: the random-search baseline, no controller updates)",
+    )
+    require(
+        config.search.get("child_sampling", "policy") in CHILD_SAMPLING,
+        "search.child_sampling",
+        config.search.get("child_sampling"),
+        f"must be one of {CHILD_SAMPLING} (uniform: the shared weights train on uniform arcs "
+        "throughout while the controller learns from them)",
     )
     check = config.search.check
     require(check.num_arcs >= 2, "search.check.num_arcs", check.num_arcs, "must be >= 2")

@@ -185,9 +185,12 @@ class SearchSteps:
 
         During the controller's warm-up (`search.controller.warmup_epochs`) children are
         uniform too, so the shared weights start out trained on the whole space rather than
-        on whatever the untrained policy's prior prefers.
+        on whatever the untrained policy's prior prefers. With `search.child_sampling=uniform`
+        they stay uniform for the whole search: the controller then learns from shared weights
+        that its own preferences did not train (BUILD_NOTES, issue #24).
         """
-        if self.config.search.policy == "random":
+        search = self.config.search
+        if search.policy == "random" or search.get("child_sampling", "policy") == "uniform":
             return self.uniform.sample(self.replica_seed(seed))
         seed = self.replica_seed(seed)
         warmup = self.config.search.controller.get("warmup_epochs", 0)

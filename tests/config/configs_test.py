@@ -161,6 +161,7 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("jit_compile.retrain", "yes", "jit_compile.retrain='yes'"),
         ("precision", "float16", "precision='float16'"),
         ("search.arc_sampling", "each", "search.arc_sampling='each'"),
+        ("search.child_sampling", "random", "search.child_sampling='random'"),
         ("steps_per_loop", 0, "steps_per_loop=0"),
         ("checkpoint_every_steps", -1, "checkpoint_every_steps=-1"),
         ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),

@@ -380,6 +380,36 @@ def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(spl
     assert [c["epoch"] for c in search_reports.read_checks(str(tmp_path))] == [2]
 
 
+def test_child_sampling_uniform_trains_uniform_children_after_the_warm_up():
+    # search.child_sampling=uniform: the child step draws from the uniform sampler in every
+    # epoch, and never runs the controller's (which would train the shared weights on the
+    # policy's preferences); the default draws from the controller after the warm-up.
+    config = ml_collections.ConfigDict(tiny.get_config().to_dict())
+    config.search.controller.warmup_epochs = 1
+
+    def controller_sample(seed):
+        return (tf.fill([3], 7), None)
+
+    def owner(child_sampling, epoch):
+        config.search.child_sampling = child_sampling
+        return types.SimpleNamespace(
+            config=config,
+            uniform=types.SimpleNamespace(sample=lambda seed: tf.fill([3], int(seed[0]))),
+            state=types.SimpleNamespace(
+                controller=types.SimpleNamespace(sample=controller_sample),
+                epoch=tf.constant(epoch),
+            ),
+            replica_seed=lambda seed: seed,
+        )
+
+    child_arc = search_lib.steps.SearchSteps._child_arc
+    seed = tf.constant([4, 9])
+    for epoch in (0, 1, 5):
+        np.testing.assert_array_equal(child_arc(owner("uniform", epoch), seed), [4, 4, 4])
+    np.testing.assert_array_equal(child_arc(owner("policy", 0), seed), [4, 4, 4])  # warm-up
+    np.testing.assert_array_equal(child_arc(owner("policy", 5), seed), [7, 7, 7])
+
+
 def test_checks_run_every_every_epochs_and_after_the_last_epoch():
     config = ml_collections.ConfigDict(tiny.get_config().to_dict())
     config.search.epochs, config.search.check.every_epochs = 5, 2
