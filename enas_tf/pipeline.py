@@ -89,7 +89,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     from enas_tf.tasks import load_task
 
     task = load_task(plan.retrain_config if plan else config)
-    strategy = strategy_lib.create_strategy(tpu)
+    strategy = strategy_lib.create_strategy(tpu, config.get("cluster_wait_seconds", 600))
     interrupts.reinstall()  # a multi-worker strategy's coordination service took SIGTERM
     check_replica_batches(config, strategy)
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}

@@ -100,9 +100,9 @@ def _free_ports(count):
     return ports
 
 
-def _start_workers(workdir, cluster, extra, logs):
+def _start_workers(workdir, cluster, extra, logs, count=2):
     processes = []
-    for index in range(2):
+    for index in range(count):
         env = dict(
             os.environ,
             TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
@@ -184,6 +184,53 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_co
             process.kill()
     assert codes == [0, 0], open(logs[0]).read()[-3000:]
     assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
+
+
+def test_a_worker_whose_peer_never_comes_stops_on_sigterm_or_at_its_deadline(tmp_path):
+    """Issue #28: the wait for the cluster is bounded and a signal ends it (it used to hang in
+    TensorFlow's C++ until SIGKILL); nothing is written to the workdir either way."""
+    workdir = tmp_path / "run"
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    log = str(tmp_path / "worker0.log")
+    [worker] = _start_workers(str(workdir), cluster, [], [log], count=1)
+    try:
+        deadline = time.time() + 120
+        while "waiting up to 600 s for its other tasks" not in open(log).read():
+            assert worker.poll() is None, open(log).read()[-3000:]
+            assert time.time() < deadline, "the worker did not start waiting within 120 s"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    finally:
+        worker.kill()
+    output = open(log).read()
+    assert worker.returncode == 143, output[-3000:]
+    assert "received SIGTERM: stopping the wait for the cluster's other tasks" in output
+    assert output.strip().splitlines()[-1] == (
+        "interrupted at the start, waiting for the cluster's other tasks; "
+        "rerun the same command to resume"
+    )
+    assert not workdir.exists()
+
+    [worker] = _start_workers(
+        str(workdir), cluster, ["--config.cluster_wait_seconds=1"], [log], count=1
+    )
+    try:
+        worker.wait(timeout=120)
+    finally:
+        worker.kill()
+    output = open(log).read()
+    assert worker.returncode == 1, output[-3000:]
+    assert (
+        output.strip()
+        .splitlines()[-1]
+        .startswith(
+            "error: waited 1 s for the other tasks of TF_CONFIG's cluster; still not answering: "
+            f"/job:worker/task:1 at {cluster['worker'][1]}."
+        )
+    )
+    assert "Traceback" not in output
+    assert not workdir.exists()
 
 
 def test_a_refused_write_no_stage_reported_is_one_line_naming_the_path(

@@ -109,6 +109,9 @@ def base_config() -> ml_collections.ConfigDict:
     # Checkpoint every this many child / controller / retrain steps, besides the phase ends
     # (what a preempted run can lose); 0 = at phase and epoch ends only.
     c.checkpoint_every_steps = 500
+    # Under TF_CONFIG (several workers): how long a worker waits for the cluster's other tasks
+    # to start before it stops with an error naming them (enas_tf/runtime/rendezvous.py).
+    c.cluster_wait_seconds = 600
 
     c.data = ml_collections.ConfigDict()
     c.data.source = "embedded"  # 'embedded', 'tfds', or a path to cifar-10-batches-py.

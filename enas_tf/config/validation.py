@@ -102,6 +102,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
         config.checkpoint_every_steps,
         "must be >= 0 (0 = at phase ends only)",
     )
+    require(
+        config.get("cluster_wait_seconds", 600) > 0,
+        "cluster_wait_seconds",
+        config.get("cluster_wait_seconds"),
+        "must be > 0 (seconds a worker waits for the other tasks of TF_CONFIG's cluster)",
+    )
     registry.of(config).check_config()
     _validate_controller(config.search.controller)
     warmup = config.search.controller.warmup_epochs

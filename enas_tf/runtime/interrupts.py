@@ -33,6 +33,7 @@ from absl import logging
 _SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 _received: Optional[int] = None
 _stepless: Optional[str] = None  # the phase without step boundaries now running, if any
+_waiting: Optional[str] = None  # what a wait that stops at once on a signal waits for
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + signal number, as shells do
 
 
@@ -60,7 +61,9 @@ def _handler(signum, frame) -> None:
         raise KeyboardInterrupt  # the second Ctrl-C: stop now
     if _received is None:
         _received = signum
-        if _stepless is not None:
+        if _waiting is not None:
+            what = f"stopping the wait for {_waiting}"
+        elif _stepless is not None:
             what = (
                 f"{_stepless} has no step boundary to stop at: it finishes, then the run "
                 "stops (a rerun continues after it)"
@@ -99,6 +102,21 @@ def without_steps(phase: str):
         _stepless = None
     if _received is not None:
         raise Interrupted(f"the end of {phase}", _received)
+
+
+@contextlib.contextmanager
+def waiting_for(what: str):
+    """Marks a wait that polls `received` and stops at once, so a signal's line says so.
+
+    Args:
+      what: what is awaited, e.g. "the cluster's other tasks".
+    """
+    global _waiting
+    _waiting = what
+    try:
+        yield
+    finally:
+        _waiting = None
 
 
 _installed = False

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Optional
 
 import tensorflow as tf
 from absl import logging
 
 from enas_tf.errors import StrategyError
+from enas_tf.runtime import interrupts, rendezvous
 
 # Limits of the pre-checks that run before TensorFlow touches the TPU (_check_tpu_reachable).
 _METADATA_TIMEOUT_S = 2.0  # the GCE metadata server answers in milliseconds on Google Cloud
@@ -119,11 +121,13 @@ def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def create_strategy(tpu: str = "") -> tf.distribute.Strategy:
+def create_strategy(tpu: str = "", cluster_wait_seconds: float = 600) -> tf.distribute.Strategy:
     """Chooses the distribution strategy.
 
     Args:
       tpu: a TPU name, `grpc://host:port`, or `local` (on a TPU VM); empty for none.
+      cluster_wait_seconds: under TF_CONFIG, how long to wait for the cluster's other tasks
+        before stopping with an error (`enas_tf.runtime.rendezvous`).
 
     Returns:
       TPUStrategy when `tpu` is set; MultiWorkerMirroredStrategy when TF_CONFIG describes a
@@ -131,14 +135,31 @@ def create_strategy(tpu: str = "") -> tf.distribute.Strategy:
     """
     if tpu:
         return _tpu_strategy(tpu)
-    if tf_config_cluster():
-        logging.info("TF_CONFIG has a cluster: using MultiWorkerMirroredStrategy")
+    cluster = tf_config_cluster()
+    if cluster:
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        logging.info(
+            "TF_CONFIG has a cluster: using MultiWorkerMirroredStrategy; waiting up to %g s "
+            "for its other tasks",
+            cluster_wait_seconds,
+        )
+        with interrupts.waiting_for("the cluster's other tasks"):
+            rendezvous.wait_for_peers(
+                cluster, task["type"], int(task["index"]), cluster_wait_seconds, _interrupted_wait
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         logging.info("%d GPUs: using MirroredStrategy", len(gpus))
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _interrupted_wait() -> Optional[interrupts.Interrupted]:
+    signum = interrupts.received()
+    if signum is None:
+        return None
+    return interrupts.Interrupted("the start, waiting for the cluster's other tasks", signum)
 
 
 def tf_config_cluster() -> dict:
