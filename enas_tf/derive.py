@@ -2,7 +2,9 @@
 
 Sample K arcs from the policy, score each on the same validation minibatch with the shared
 weights (the paper's single minibatch; `derive.num_batches` averages over more of them, which
-makes the pick and derive's check less dependent on one minibatch's class mix), keep the best.
+makes the pick and derive's check less dependent on one minibatch's class mix), keep the best
+(by the task's score, or with `derive.rank_by=loss` by the mean validation cross-entropy,
+which orders candidates whose accuracies tie within a few images).
 All candidates and their scores go to `candidates.json`; the best to `arc.json` (the readable
 form plus the original code's integer strings), drawn as `arc.png` and `arc.dot` beside it.
 
@@ -47,6 +49,7 @@ def derive(config, workdir: str, search):
     )
     batches = [next(iterator) for _ in range(config.derive.num_batches)]
     key_name = f"valid_{task.metric}"
+    by_loss = config.derive.get("rank_by", "score") == "loss"
     generator = tf.random.Generator.from_seed(config.seed + 1)
     candidates, seen = [], set()
     for _ in range(config.derive.num_candidates):
@@ -57,11 +60,18 @@ def derive(config, workdir: str, search):
         seen.add(key)
         score = search_check.score_arcs(search.steps.evaluate_arc, batches, [tokens]).mean
         arc = registry.of(config).arc_from_tokens([int(t) for t in tokens.numpy()])
-        candidates.append({key_name: score, "log_prob": float(log_prob), "arc": arc})
+        candidate = {key_name: score, "log_prob": float(log_prob), "arc": arc}
+        if by_loss:
+            evaluate = search.steps.evaluate_arc_loss
+            candidate["valid_loss"] = search_check.score_arcs(evaluate, batches, [tokens]).mean
+        candidates.append(candidate)
     check = _check_against_random(config, search, batches, candidates, key_name)
     logging.info("derive check: %s", check.summary())
     sign = -1.0 if task.higher_is_better else 1.0
-    candidates.sort(key=lambda c: sign * c[key_name])
+    if by_loss:
+        candidates.sort(key=lambda c: c["valid_loss"])
+    else:
+        candidates.sort(key=lambda c: sign * c[key_name])
     best = candidates[0]["arc"]
     if not replicas.is_chief(search.strategy):
         return best  # Every worker scored the same arcs; the chief writes the files.
@@ -69,6 +79,7 @@ def derive(config, workdir: str, search):
         os.path.join(workdir, "candidates.json"),
         {
             "scored_on": _scored_on(config),
+            "ranked_by": "valid_loss" if by_loss else key_name,
             "search_epochs": int(search.state.epoch.numpy()),
             "policy": config.search.policy,
             "check": check.to_json(),
@@ -77,6 +88,7 @@ def derive(config, workdir: str, search):
                 {
                     "rank": rank,
                     key_name: c[key_name],
+                    **({"valid_loss": c["valid_loss"]} if by_loss else {}),
                     "log_prob": c["log_prob"],
                     "arc": c["arc"].to_json(),
                 }
@@ -89,8 +101,9 @@ def derive(config, workdir: str, search):
     _draw(config, workdir, search, best)
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
     logging.info(
-        "derive: best of %d sampled arcs has valid-minibatch %s %.4g: %s -> %s",
+        "derive: best of %d sampled arcs%s has valid-minibatch %s %.4g: %s -> %s",
         len(candidates),
+        f" by valid loss ({candidates[0]['valid_loss']:.4g})" if by_loss else "",
         task.metric,
         candidates[0][key_name],
         registry.describe_arc(best),

@@ -245,6 +245,33 @@ def test_a_rerun_redraws_the_pictures_a_kill_after_arc_json_lost(finished_run, t
     assert pipeline.run(config, copy)["nothing_to_do"]
 
 
+def test_derive_rank_by_loss_keeps_the_candidate_of_lowest_validation_loss(finished_run, tmp_path):
+    config, workdir, _ = finished_run
+    if config.space != "micro":
+        pytest.skip("derive's ranking does not depend on the space: one is enough")
+    copy = str(tmp_path / "by_loss")
+    shutil.copytree(os.path.join(workdir, "search"), os.path.join(copy, "search"))
+    shutil.copy(os.path.join(workdir, "config.json"), copy)
+    by_loss = ml_collections.ConfigDict(config.to_dict())
+    by_loss.derive.rank_by = "loss"
+    pipeline.run(by_loss, copy, mode="derive")
+    derived = json.load(open(os.path.join(copy, "candidates.json")))
+    assert derived["ranked_by"] == "valid_loss"
+    losses = [c["valid_loss"] for c in derived["candidates"]]
+    assert all(np.isfinite(loss) and loss > 0 for loss in losses)
+    assert losses == sorted(losses)
+    assert (
+        arc_io.load_arc(os.path.join(copy, "arc.json")).to_json()
+        == (derived["candidates"][0]["arc"])
+    )
+    # The same candidates and accuracies as the default derive: only the order differs.
+    default = json.load(open(os.path.join(workdir, "candidates.json")))
+    assert default["ranked_by"] == "valid_accuracy"
+    assert sorted((json.dumps(c["arc"]), c["valid_accuracy"]) for c in derived["candidates"]) == (
+        sorted((json.dumps(c["arc"]), c["valid_accuracy"]) for c in default["candidates"])
+    )
+
+
 def test_a_refused_export_writes_nothing_and_a_later_retrain_of_an_edited_arc_runs(
     finished_run, tmp_path, workdir_digest
 ):

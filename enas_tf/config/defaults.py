@@ -180,7 +180,9 @@ def base_config() -> ml_collections.ConfigDict:
     )
 
     # num_batches: validation minibatches every candidate is scored on (the paper: 1).
-    c.derive = ml_collections.ConfigDict(dict(num_candidates=10, num_batches=1))
+    # rank_by: score = the task's score (accuracy; perplexity), the paper; loss = the mean
+    # validation cross-entropy, which separates candidates whose accuracies tie (issue #24).
+    c.derive = ml_collections.ConfigDict(dict(num_candidates=10, num_batches=1, rank_by="score"))
     c.audit = audit_section("num_layers", "filters")
 
     c.retrain = ml_collections.ConfigDict()

@@ -20,6 +20,7 @@ ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 POLICIES = ("enas", "random")
 CHILD_SAMPLING = ("policy", "uniform")
+DERIVE_RANK_BY = ("score", "loss")
 BASELINES = ("ema", "group")
 REWARD_BATCHES = ("per_arc", "per_update")
 
@@ -179,6 +180,12 @@ def _validate_derive(derive) -> None:
         derive.num_candidates >= 1, "derive.num_candidates", derive.num_candidates, "must be >= 1"
     )
     require(derive.num_batches >= 1, "derive.num_batches", derive.num_batches, "must be >= 1")
+    require(
+        derive.get("rank_by", "score") in DERIVE_RANK_BY,
+        "derive.rank_by",
+        derive.get("rank_by"),
+        f"must be one of {DERIVE_RANK_BY} (loss: the mean validation cross-entropy)",
+    )
 
 
 def audit_retrain_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

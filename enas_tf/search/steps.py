@@ -166,6 +166,7 @@ class SearchSteps:
         )
         self.train_controller = self.controller_trainer.train
         self.evaluate_arc = tf.function(self._evaluate_arc)
+        self.evaluate_arc_loss = tf.function(self._evaluate_arc_loss)  # traced only if used
         # Sampling outside the training loops (checks, derive): one trace each.
         self.sample_policy = tf.function(state.controller.sample_with_details)
         self.sample_uniform = tf.function(self.uniform.sample)
@@ -246,6 +247,13 @@ class SearchSteps:
         """The task's score (accuracy or perplexity) of one arc on one validation minibatch."""
         score = self.strategy.run(self.replica_score, args=(batch, tokens))
         return self.strategy.reduce("MEAN", score, axis=None)
+
+    def _evaluate_arc_loss(self, batch, tokens):
+        """Mean validation cross-entropy of one arc on one minibatch (derive.rank_by=loss)."""
+        loss = self.strategy.run(
+            lambda b, t: self.task.loss_score(self.state.supernet, b, t), args=(batch, tokens)
+        )
+        return self.strategy.reduce("MEAN", loss, axis=None)
 
     def sample_arc(self, seed):
         """(tokens, log_prob, entropy) of a policy sample; uniform tokens under policy=random."""

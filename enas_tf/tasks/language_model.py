@@ -169,6 +169,13 @@ class LmTask:
         count = tf.cast(tf.size(targets), tf.float32)
         return tf.exp(_summed_xent(targets, logits) / count)
 
+    def loss_score(self, supernet, batch, tokens):
+        """Mean cross-entropy (log perplexity) of one arc on one window (derive.rank_by=loss)."""
+        inputs, targets = batch
+        state = tf.zeros([tf.shape(inputs)[0], self.config.search.model.hidden_size])
+        logits, _ = supernet(inputs, state, tokens, training=False)
+        return _summed_xent(targets, logits) / tf.cast(tf.size(targets), tf.float32)
+
     def reward(self, score):
         """`reward_constant / perplexity` (enas_lm: 80)."""
         return self.config.search.controller.reward_constant / score

@@ -163,6 +163,7 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("search.arc_sampling", "each", "search.arc_sampling='each'"),
         ("search.child_sampling", "random", "search.child_sampling='random'"),
         ("cluster_wait_seconds", 0, "cluster_wait_seconds=0: must be > 0"),
+        ("derive.rank_by", "accuracy", "derive.rank_by='accuracy'"),
         ("steps_per_loop", 0, "steps_per_loop=0"),
         ("checkpoint_every_steps", -1, "checkpoint_every_steps=-1"),
         ("search.optimizer.grad_clip", 0.0, "grad_clip=0.0"),

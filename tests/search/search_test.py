@@ -410,6 +410,30 @@ def test_child_sampling_uniform_trains_uniform_children_after_the_warm_up():
     np.testing.assert_array_equal(child_arc(owner("policy", 5), seed), [7, 7, 7])
 
 
+def test_loss_scores_are_the_mean_cross_entropy_of_the_arcs_logits():
+    # derive.rank_by=loss ranks candidates by these: the image task's mean cross-entropy, and
+    # the language model's, whose exp is the perplexity the task scores by.
+    logits = tf.constant([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = tf.constant([0, 1], tf.int64)
+    rows = logits.numpy()
+    expected = np.mean([-np.log(np.exp(rows[i, i]) / np.exp(rows[i]).sum()) for i in (0, 1)])
+    image_supernet = lambda images, tokens, training: (logits, None)  # noqa: E731
+    loss = ImageTask.loss_score(None, image_supernet, (tf.zeros([2, 4, 4, 3]), labels), None)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+    owner = types.SimpleNamespace(
+        config=ml_collections.ConfigDict({"search": {"model": {"hidden_size": 3}}})
+    )
+    lm_logits = tf.reshape(tf.tile(logits, [2, 1]), [2, 2, 3])
+    lm_supernet = lambda inputs, state, tokens, training: (lm_logits, state)  # noqa: E731
+    batch = (tf.zeros([2, 2], tf.int32), tf.constant([[0, 1], [0, 1]], tf.int32))
+    lm_loss = LmTask.loss_score(owner, lm_supernet, batch, None)
+    assert float(lm_loss) == pytest.approx(expected, rel=1e-5)
+    assert float(tf.exp(lm_loss)) == pytest.approx(
+        float(LmTask.score(owner, lm_supernet, batch, None)), rel=1e-5
+    )
+
+
 def test_checks_run_every_every_epochs_and_after_the_last_epoch():
     config = ml_collections.ConfigDict(tiny.get_config().to_dict())
     config.search.epochs, config.search.check.every_epochs = 5, 2
