@@ -10,6 +10,17 @@ import tensorflow as tf
 
 from enas_tf.runtime import files
 
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _float32(value: float) -> float:
+    """`value`, or +-inf beyond float32's range (a diverged model's perplexity, e.g. 8e118).
+
+    TensorBoard stores scalars as float32 and refuses such a value with an error; an audit of
+    an arc that diverged in retraining stopped on it instead of ranking the arc last.
+    """
+    return math.copysign(math.inf, value) if abs(value) > _FLOAT32_MAX else value
+
 
 class Writers:
     """One summary writer per subdirectory of the workdir, created on first use."""
@@ -28,7 +39,7 @@ class Writers:
             return
         with self.as_default(name, step):
             for key, value in values.items():
-                tf.summary.scalar(key, float(value))
+                tf.summary.scalar(key, _float32(float(value)))
 
     def text(self, name: str, step: int, tag: str, value: str) -> None:
         if not self.enabled:
