@@ -407,7 +407,9 @@ def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replic
     """Search, derive, retrain and export under MirroredStrategy (2 logical CPUs)."""
     from enas_tf.runtime import strategy as strategy_lib
 
-    monkeypatch.setattr(strategy_lib, "create_strategy", lambda tpu: two_replica_strategy)
+    monkeypatch.setattr(
+        strategy_lib, "create_strategy", lambda tpu, cluster_wait_seconds: two_replica_strategy
+    )
     config = ml_collections.ConfigDict(tiny.get_config(f"space={space}").to_dict())
     if space == "macro":  # 3 layers still pool twice; a quicker trace than the tiny 4
         config.search.model.num_layers = 3

@@ -63,7 +63,7 @@ def test_pipeline_refuses_an_indivisible_batch_before_writing(tmp_path, monkeypa
     monkeypatch.setattr(
         strategy_lib,
         "create_strategy",
-        lambda tpu: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
+        lambda tpu, cluster_wait_seconds: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
     )
     workdir = tmp_path / "run"
     with pytest.raises(ConfigError, match="search.eval_batch_size=15"):
