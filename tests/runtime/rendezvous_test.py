@@ -36,26 +36,32 @@ def test_peer_addresses_are_every_task_but_this_one():
 def test_two_tasks_meet_and_leave_their_ports_free_for_tensorflow():
     ports = _free_ports(2)
     cluster = _cluster(ports)
-    errors = []
+    errors, servers = [], []
 
     def task(index, delay):
         time.sleep(delay)  # the second worker starts later, as on a real cluster
         try:
             rendezvous.wait_for_peers(cluster, "worker", index, timeout_seconds=30)
+            # What TensorFlow's server does next: listen on the same port at once. A peer
+            # still polling (the first worker, once the second has met it and closed its own
+            # listener) meets this server instead, as it meets TensorFlow's in a real run.
+            servers.append(socket.create_server(("", ports[index])))
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
     threads = [threading.Thread(target=task, args=(i, 1.5 * i)) for i in range(2)]
     start = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for server in servers:
+            server.close()
     assert not errors
+    assert len(servers) == 2
     assert time.monotonic() - start < 30
-    for port in ports:  # what TensorFlow's server does next: listen on the same port
-        with socket.create_server(("", port)):
-            pass
 
 
 def test_a_peer_that_never_comes_ends_the_wait_with_an_error_naming_it():
