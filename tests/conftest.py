@@ -44,6 +44,26 @@ def two_replica_strategy():
 
 
 @pytest.fixture
+def free_ports():
+    """`ports(count)` -> that many TCP ports of localhost free at the time of the call.
+
+    For the tests that start multi-worker clusters on localhost (TF_CONFIG addresses).
+    """
+    import socket
+
+    def ports(count):
+        sockets = [socket.socket() for _ in range(count)]
+        for s in sockets:
+            s.bind(("localhost", 0))
+        numbers = [s.getsockname()[1] for s in sockets]
+        for s in sockets:
+            s.close()
+        return numbers
+
+    return ports
+
+
+@pytest.fixture
 def search_counters():
     """`read(workdir)` -> (child_step, controller_step, epoch) of its latest search checkpoint.
 

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -90,16 +89,6 @@ def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(
     assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _start_workers(workdir, cluster, extra, logs, count=2):
     processes = []
     for index in range(count):
@@ -120,10 +109,10 @@ def _start_workers(workdir, cluster, extra, logs, count=2):
 
 
 def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
-    tmp_path, search_counters
+    tmp_path, search_counters, free_ports
 ):
     workdir = str(tmp_path / "run")
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
     processes = _start_workers(workdir, cluster, ["--config.search.epochs=1"], logs)
     try:
@@ -145,10 +134,10 @@ def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
     assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
 
 
-def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_counters):
+def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_counters, free_ports):
     """A preempted host: every worker saves at the same boundary and the cluster resumes."""
     workdir = str(tmp_path / "run")
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     extra = ["--config.search.epochs=3", "--config.checkpoint_every_steps=0"]
     logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
     processes = _start_workers(workdir, cluster, extra, logs)
@@ -175,7 +164,7 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_co
     child, controller, _ = search_counters(workdir)
     assert int(match.group(2)) == (child if match.group(1) == "child" else controller)
 
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     processes = _start_workers(workdir, cluster, extra, logs)
     try:
         codes = [p.wait(timeout=400) for p in processes]
@@ -186,11 +175,11 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_co
     assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
 
 
-def test_a_worker_whose_peer_never_comes_stops_on_sigterm_or_at_its_deadline(tmp_path):
+def test_a_worker_whose_peer_never_comes_stops_on_sigterm_or_at_its_deadline(tmp_path, free_ports):
     """Issue #28: the wait for the cluster is bounded and a signal ends it (it used to hang in
     TensorFlow's C++ until SIGKILL); nothing is written to the workdir either way."""
     workdir = tmp_path / "run"
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     log = str(tmp_path / "worker0.log")
     [worker] = _start_workers(str(workdir), cluster, [], [log], count=1)
     try:

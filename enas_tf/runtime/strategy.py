@@ -135,9 +135,8 @@ def create_strategy(tpu: str = "", cluster_wait_seconds: float = 600) -> tf.dist
     """
     if tpu:
         return _tpu_strategy(tpu)
-    cluster = tf_config_cluster()
+    cluster, task_type, task_index = _checked_tf_config()
     if cluster:
-        task = json.loads(os.environ["TF_CONFIG"])["task"]
         logging.info(
             "TF_CONFIG has a cluster: using MultiWorkerMirroredStrategy; waiting up to %g s "
             "for its other tasks",
@@ -145,7 +144,7 @@ def create_strategy(tpu: str = "", cluster_wait_seconds: float = 600) -> tf.dist
         )
         with interrupts.waiting_for("the cluster's other tasks"):
             rendezvous.wait_for_peers(
-                cluster, task["type"], int(task["index"]), cluster_wait_seconds, _interrupted_wait
+                cluster, task_type, task_index, cluster_wait_seconds, _interrupted_wait
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
@@ -172,9 +171,14 @@ def tf_config_cluster() -> dict:
     Raises:
       StrategyError: TF_CONFIG is not JSON, or its cluster or task is malformed.
     """
+    return _checked_tf_config()[0]
+
+
+def _checked_tf_config() -> tuple[dict, str, int]:
+    """(cluster, this task's type, its index) of TF_CONFIG, checked; ({}, "", 0) without one."""
     text = os.environ.get("TF_CONFIG", "").strip()
     if not text:
-        return {}
+        return {}, "", 0
     try:
         tf_config = json.loads(text)
     except json.JSONDecodeError as error:
@@ -202,7 +206,7 @@ def tf_config_cluster() -> dict:
             f'has a "task" ({json.dumps(task)}) that does not name this host\'s place in the '
             f'cluster: a "type" among {sorted(cluster)} and an "index" into its addresses'
         )
-    return cluster
+    return cluster, task_type, int(index) if cluster else 0
 
 
 def _tf_config_error(problem: str) -> StrategyError:

@@ -10,8 +10,6 @@ import tensorflow as tf
 
 from enas_tf.runtime import files
 
-_FLOAT32_MAX = 3.4028234663852886e38
-
 
 def _float32(value: float) -> float:
     """`value`, or +-inf beyond float32's range (a diverged model's perplexity, e.g. 8e118).
@@ -19,7 +17,7 @@ def _float32(value: float) -> float:
     TensorBoard stores scalars as float32 and refuses such a value with an error; an audit of
     an arc that diverged in retraining stopped on it instead of ranking the arc last.
     """
-    return math.copysign(math.inf, value) if abs(value) > _FLOAT32_MAX else value
+    return math.copysign(math.inf, value) if abs(value) > tf.float32.max else value
 
 
 class Writers:

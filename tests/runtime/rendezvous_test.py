@@ -10,16 +10,6 @@ from enas_tf.errors import StrategyError
 from enas_tf.runtime import rendezvous
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _cluster(ports):
     return {"worker": [f"localhost:{port}" for port in ports]}
 
@@ -33,8 +23,8 @@ def test_peer_addresses_are_every_task_but_this_one():
     assert rendezvous.peer_addresses({"worker": ["b:2"]}, "worker", 0) == []
 
 
-def test_two_tasks_meet_and_leave_their_ports_free_for_tensorflow():
-    ports = _free_ports(2)
+def test_two_tasks_meet_and_leave_their_ports_free_for_tensorflow(free_ports):
+    ports = free_ports(2)
     cluster = _cluster(ports)
     errors, servers = [], []
 
@@ -64,8 +54,8 @@ def test_two_tasks_meet_and_leave_their_ports_free_for_tensorflow():
     assert time.monotonic() - start < 30
 
 
-def test_a_peer_that_never_comes_ends_the_wait_with_an_error_naming_it():
-    ports = _free_ports(3)
+def test_a_peer_that_never_comes_ends_the_wait_with_an_error_naming_it(free_ports):
+    ports = free_ports(3)
     start = time.monotonic()
     with pytest.raises(StrategyError) as caught:
         rendezvous.wait_for_peers(_cluster(ports), "worker", 0, timeout_seconds=1.0)
@@ -78,7 +68,7 @@ def test_a_peer_that_never_comes_ends_the_wait_with_an_error_naming_it():
         pass
 
 
-def test_a_signal_during_the_wait_stops_it_at_the_next_poll():
+def test_a_signal_during_the_wait_stops_it_at_the_next_poll(free_ports):
     stop = KeyboardInterrupt()
     calls = []
 
@@ -88,13 +78,13 @@ def test_a_signal_during_the_wait_stops_it_at_the_next_poll():
 
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        rendezvous.wait_for_peers(_cluster(_free_ports(2)), "worker", 0, 600, stop_requested)
+        rendezvous.wait_for_peers(_cluster(free_ports(2)), "worker", 0, 600, stop_requested)
     assert time.monotonic() - start < 10
     assert len(calls) == 2
 
 
-def test_a_port_already_taken_is_an_error_naming_the_address():
-    ports = _free_ports(2)
+def test_a_port_already_taken_is_an_error_naming_the_address(free_ports):
+    ports = free_ports(2)
     with socket.create_server(("", ports[0])):
         with pytest.raises(StrategyError, match=f"localhost:{ports[0]} cannot be listened on"):
             rendezvous.wait_for_peers(_cluster(ports), "worker", 0, timeout_seconds=1)
