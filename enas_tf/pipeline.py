@@ -36,6 +36,38 @@ def _lookup(config_dict: dict, dotted: str):
     return value
 
 
+# Structural keys added after workdirs of earlier versions exist, with the value that
+# reproduces the earlier behaviour: a saved config without one resumes as if it had it.
+_ADDED_KEYS = {
+    "data.train_split": "train",
+    "data.valid_split": "",
+    "data.test_split": "test",
+    "data.valid_fraction": 0.0,
+    "data.test_fraction": 0.0,
+    "data.color_mode": "auto",
+    "data.image_size": "",
+    "data.resize_mode": "stretch",
+    "data.train_file": "",
+    "data.valid_file": "",
+    "data.test_file": "",
+    "data.vocab_size": 0,
+}
+
+
+def _with_added_keys(saved: dict, current: dict) -> dict:
+    """`saved` plus the `_ADDED_KEYS` it predates (only those the current config has)."""
+    for dotted, value in _ADDED_KEYS.items():
+        section, key = dotted.split(".")
+        saved_section = saved.get(section)
+        if (
+            isinstance(saved_section, dict)
+            and key not in saved_section
+            and key in current.get(section, {})
+        ):
+            saved_section[key] = value
+    return saved
+
+
 def check_workdir_config(config, workdir: str) -> None:
     """Refuses to resume a workdir whose saved config differs in a structural key."""
     path = os.path.join(workdir, "config.json")
@@ -46,6 +78,7 @@ def check_workdir_config(config, workdir: str) -> None:
     except (OSError, json.JSONDecodeError) as error:
         raise WorkdirError(f"{path} is unreadable ({error}); use a new --workdir") from error
     current = json.loads(config.to_json())
+    saved = _with_added_keys(saved, current)
     for key in _STRUCTURAL_KEYS:
         if _lookup(saved, key) != _lookup(current, key):
             raise WorkdirError(

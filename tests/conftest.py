@@ -29,6 +29,7 @@ tf.config.set_logical_device_configuration(
 )
 tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -100,3 +101,51 @@ def workdir_digest():
         return out
 
     return digest
+
+
+def _class_image(rng, label: int, num_classes: int, height: int, width: int, channels: int):
+    """A learnable synthetic image: class k is a bright band whose width grows with k."""
+    image = rng.integers(0, 60, (height, width, channels), dtype=np.uint8)
+    band = max(1, (label + 1) * width // num_classes)
+    rows = height // 2 if label % 2 else height
+    image[:rows, :band] += 150
+    return image
+
+
+@pytest.fixture
+def write_image_folder():
+    """`write(root, classes, height=, width=, channels=, per_class=, fmt=)` -> root.
+
+    Writes one subfolder per class name with `per_class` encoded images each (PNG keeps the
+    pixels exactly; JPEG as a camera would), as `keras.utils.image_dataset_from_directory`
+    reads them.
+    """
+
+    def write(root, classes, *, height, width, channels=3, per_class=4, fmt="png", seed=0):
+        rng = np.random.default_rng(seed)
+        for label, name in enumerate(classes):
+            directory = os.path.join(str(root), name)
+            os.makedirs(directory, exist_ok=True)
+            for i in range(per_class):
+                image = _class_image(rng, label, len(classes), height, width, channels)
+                encoded = tf.io.encode_png(image) if fmt == "png" else tf.io.encode_jpeg(image)
+                with open(os.path.join(directory, f"{i:03d}.{fmt}"), "wb") as f:
+                    f.write(encoded.numpy())
+        return str(root)
+
+    return write
+
+
+@pytest.fixture
+def class_images():
+    """`make(n, num_classes, height, width, channels, seed)` -> (uint8 images, int labels)."""
+
+    def make(n, num_classes, height, width, channels=3, seed=0):
+        rng = np.random.default_rng(seed)
+        labels = np.arange(n) % num_classes
+        images = np.stack(
+            [_class_image(rng, int(k), num_classes, height, width, channels) for k in labels]
+        )
+        return images, labels
+
+    return make

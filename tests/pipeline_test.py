@@ -28,7 +28,7 @@ from enas_tf.retrain import Retrain
 from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io
 from enas_tf.tasks import load_task
-from enas_tf.tasks.image import make_serving_fn
+from enas_tf.tasks.image_serving import make_serving_fn
 
 # One pytest-xdist worker runs this whole file: its tests share the module-scoped finished runs.
 pytestmark = pytest.mark.xdist_group("pipeline")

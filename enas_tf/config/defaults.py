@@ -114,11 +114,24 @@ def base_config() -> ml_collections.ConfigDict:
     c.cluster_wait_seconds = 600
 
     c.data = ml_collections.ConfigDict()
-    c.data.source = "embedded"  # 'embedded', 'tfds', or a path to cifar-10-batches-py.
-    c.data.tfds_name = "cifar10"
-    c.data.tfds_data_dir = ""
+    # 'embedded'; a cifar-10-batches-py directory; an image folder (class subfolders, or
+    # train/ valid/ test/ of them); a .npz (x_train, y_train, ...); 'tfds:NAME' (a prepared
+    # TFDS dataset). README, "Search on your own data"; enas_tf/data/image_sources.py.
+    c.data.source = "embedded"
+    c.data.tfds_name = "cifar10"  # for the older source='tfds'
+    c.data.tfds_data_dir = ""  # where TFDS datasets are prepared ('' = ~/tensorflow_datasets)
+    # Split names: TFDS split specs (slicing allowed: 'train[:90%]') or a folder's
+    # subfolders; valid_split '' = the folder's valid/ (validation/, val/) if any, else carved.
+    c.data.train_split = "train"
+    c.data.valid_split = ""
+    c.data.test_split = "test"
     c.data.num_valid = 5000  # carved from the end of the training set (45k/5k).
+    c.data.valid_fraction = 0.0  # > 0: carve this fraction instead of num_valid
+    c.data.test_fraction = 0.0  # > 0: carve a test split from train when the source has none
     c.data.max_train_examples = 0  # 0 = all.
+    c.data.color_mode = "auto"  # auto (as the data), grayscale, rgb, rgba
+    c.data.image_size = ""  # '' = the data's own size; '32' = 32x32; '48x64' = HxW
+    c.data.resize_mode = "stretch"  # stretch, crop (keep aspect, centre), pad (keep aspect)
     c.data.embedded = ml_collections.ConfigDict(
         dict(num_train=6000, num_test=1000, image_size=32, seed=0)
     )
@@ -256,7 +269,17 @@ def rnn_base_config() -> ml_collections.ConfigDict:
     c = base_config()
     c.space = "rnn"
     c.data = ml_collections.ConfigDict()
-    c.data.source = "embedded"  # 'embedded' or a directory with ptb.{train,valid,test}.txt
+    # 'embedded', or a directory of word-level text: PTB's ptb.{train,valid,test}.txt,
+    # WikiText's wiki.{train,valid,test}.tokens or {train,valid,test}.txt are found by name.
+    c.data.source = "embedded"
+    # Other file names, relative to data.source ('' = found by name): train and test, and
+    # valid unless valid_from_train_tail > 0. enas_tf/data/text_dirs.py.
+    c.data.train_file = ""
+    c.data.valid_file = ""
+    c.data.test_file = ""
+    # At most this many words, <eos> and <unk> included; rarer training words and unseen
+    # valid/test words become <unk> (0 = every training word; enas_tf/data/text_files.py).
+    c.data.vocab_size = 0
     c.data.valid_from_train_tail = 0  # > 0: carve valid from train's tail (a logged deviation)
     c.data.embedded = ml_collections.ConfigDict(
         dict(num_train_tokens=100_000, num_valid_tokens=10_000, num_test_tokens=10_000, seed=0)

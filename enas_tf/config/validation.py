@@ -11,7 +11,8 @@ from __future__ import annotations
 import ml_collections
 
 from enas_tf.config.limits import check_numbers
-from enas_tf.errors import ConfigError, require
+from enas_tf.data import image_options
+from enas_tf.errors import ConfigError, DataError, require
 from enas_tf.spaces import registry
 
 SPACES = registry.names()
@@ -43,7 +44,7 @@ def check_batch_sizes(config, num_train: int, num_valid: int) -> None:
         if value > available:
             raise ConfigError(
                 f"config.{key}={value} is larger than the {split} ({available} images): lower "
-                "it, or use more data (data.max_train_examples, data.num_valid)"
+                "it, or use more data (data.max_train_examples, data.num_valid or data.valid_fraction)"
             )
 
 
@@ -110,6 +111,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
         "must be > 0 (seconds a worker waits for the other tasks of TF_CONFIG's cluster)",
     )
     registry.of(config).check_config()
+    if "color_mode" in config.data:  # the image tasks' data section
+        _validate_image_data(config.data)
+    if "vocab_size" in config.data:  # a language-model data section (the rnn space's)
+        _validate_text_data(config.data)
     _validate_controller(config.search.controller)
     warmup = config.search.controller.warmup_epochs
     require(
@@ -121,6 +126,76 @@ def validate(config: ml_collections.ConfigDict) -> None:
     )
     _validate_derive(config.derive)
     _validate_audit(config)
+
+
+def _validate_image_data(data) -> None:
+    """The image-data keys (`enas_tf.data.image_arrays`, `image_sources`)."""
+    for key, choices in (
+        ("color_mode", image_options.COLOR_MODES),
+        ("resize_mode", image_options.RESIZE_MODES),
+    ):
+        value = data.get(key, choices[0])
+        require(value in choices, f"data.{key}", value, f"must be one of {choices}")
+    try:
+        image_options.parse_image_size(data.get("image_size", ""))
+    except DataError as e:
+        raise ConfigError(str(e)) from None
+    for key in ("valid_fraction", "test_fraction"):
+        value = data.get(key, 0.0)
+        require(
+            0.0 <= value < 1.0,
+            f"data.{key}",
+            value,
+            "must be in [0, 1) (0 = not carved by fraction)",
+        )
+
+
+def _validate_text_data(data) -> None:
+    """The language-model data keys (`enas_tf.data.text_dirs`, `text_files`).
+
+    The file names and vocabulary cap only apply to a directory of text; the loader checks
+    that against `data.source`, since only it knows what the source is.
+    """
+    require(
+        data.vocab_size == 0 or data.vocab_size >= 3,
+        "data.vocab_size",
+        data.vocab_size,
+        "must be 0 (every training word) or >= 3 (<eos>, <unk> and at least one word)",
+    )
+    tail = data.get("valid_from_train_tail", 0)
+    require(
+        tail >= 0,
+        "data.valid_from_train_tail",
+        tail,
+        "must be >= 0 (0 = the validation file; N > 0 = the last N training tokens)",
+    )
+    names = {key: data.get(key, "") for key in ("train_file", "valid_file", "test_file")}
+    if not any(names.values()):
+        return  # the files are recognised by name
+    for key in ("train_file", "test_file"):
+        require(
+            bool(names[key]),
+            f"data.{key}",
+            names[key],
+            "must be set too: once data.train_file, data.valid_file or data.test_file is set "
+            "nothing is guessed",
+        )
+    require(
+        bool(names["valid_file"]) != bool(tail),
+        "data.valid_file",
+        names["valid_file"],
+        "must be set unless data.valid_from_train_tail > 0, and empty if it is (the validation "
+        "split is either a file or the training file's tail)",
+    )
+    first = {}  # file name -> the key that named it first
+    for key, name in names.items():
+        require(
+            not name or name not in first,
+            f"data.{key}",
+            name,
+            f"names the same file as data.{first.get(name)}: the splits must be different files",
+        )
+        first.setdefault(name, key)
 
 
 def _validate_controller(ctrl) -> None:

@@ -1,7 +1,8 @@
 """A tokenised language-modelling corpus: its splits as id streams and its vocabulary.
 
-Its own module so that every corpus reader (`text` for PTB files, `embedded_text` for the
-generated corpus) builds the same type without importing another reader.
+Its own module so that every corpus reader (`text_dirs` for directories of text files,
+`embedded_text` for the generated corpus) builds the same type without importing another
+reader.
 """
 
 from __future__ import annotations

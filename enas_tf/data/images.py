@@ -17,13 +17,13 @@ pipeline far ahead of a CPU child model.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
-from enas_tf.data import cifar_files, embedded, parallel_map
+from enas_tf.data import image_sources, parallel_map
 from enas_tf.data.cifar_files import CIFAR10_CLASS_NAMES  # noqa: F401 (re-exported)
 from enas_tf.errors import DataError
 
@@ -37,9 +37,9 @@ _PAD = 4  # pixels of zero padding before the random crop (paper and original co
 class ImageSplits:
     """Train/valid/test images in memory, with the statistics used to standardise them.
 
-    Images are uint8 [N, H, W, 3] and labels int32 [N]. `channel_mean` / `channel_std` are
-    computed on `train_images` only (0..255 pixel units) so validation and test data never
-    leak into the normalisation.
+    Images are uint8 [N, H, W, C] (C = 1 grayscale, 3 RGB or 4 RGBA) and labels int32 [N].
+    `channel_mean` / `channel_std` (one value per channel) are computed on `train_images` only
+    (0..255 pixel units) so validation and test data never leak into the normalisation.
     """
 
     train_images: np.ndarray
@@ -50,8 +50,8 @@ class ImageSplits:
     test_labels: np.ndarray
     num_classes: int
     class_names: tuple[str, ...]
-    channel_mean: tuple[float, float, float]
-    channel_std: tuple[float, float, float]
+    channel_mean: tuple[float, ...]
+    channel_std: tuple[float, ...]
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,9 +61,13 @@ class ImageSplits:
 def load_image_splits(data_config) -> ImageSplits:
     """Loads the source named by `data_config.source` and splits it into train/valid/test.
 
+    Sources and their keys: `enas_tf.data.image_sources`. A split the source lacks is carved
+    from the training set: test first (`data.test_fraction` of it), then, after the optional
+    `max_train_examples` subsample, validation (`data.valid_fraction` of what is left, or
+    else `data.num_valid` examples).
+
     Args:
-      data_config: the `config.data` ConfigDict (`source`, `tfds_name`, `tfds_data_dir`,
-        `num_valid`, `max_train_examples`, `embedded`).
+      data_config: the `config.data` ConfigDict.
 
     Returns:
       The splits; train and valid together are the (possibly subsampled) training set.
@@ -71,119 +75,63 @@ def load_image_splits(data_config) -> ImageSplits:
     Raises:
       DataError: the source cannot be read or the split sizes are impossible.
     """
-    train_x, train_y, test_x, test_y, class_names = _load_source(data_config)
-    train_x, train_y = _check_arrays(train_x, train_y, "training set")
-    test_x, test_y = _check_arrays(test_x, test_y, "test set")
+    source = image_sources.load_source(data_config)
+    train_x, train_y = source.train
+    if source.test is None:
+        fraction = float(data_config.get("test_fraction", 0.0))
+        if fraction <= 0.0:
+            raise DataError(
+                f"data.source={str(data_config.source)!r} has no test split: add a test/ "
+                "folder (x_test/y_test in an .npz, data.test_split for TFDS) or carve one "
+                "from the training images with --config.data.test_fraction=0.1."
+            )
+        (train_x, train_y), test = split_last(
+            train_x, train_y, _fraction_count(fraction, len(train_y), "test_fraction")
+        )
+    else:
+        test = source.test
     train_x, train_y = subsample(train_x, train_y, int(data_config.max_train_examples))
-    (train_x, train_y), (valid_x, valid_y) = split_last(
-        train_x, train_y, int(data_config.num_valid)
-    )
+    if source.valid is None:
+        fraction = float(data_config.get("valid_fraction", 0.0))
+        num_valid = int(data_config.num_valid)
+        if fraction > 0.0:
+            num_valid = _fraction_count(fraction, len(train_y), "valid_fraction")
+        (train_x, train_y), (valid_x, valid_y) = split_last(train_x, train_y, num_valid)
+    else:
+        valid_x, valid_y = source.valid
+    _check_every_class_trains(train_y, source.class_names)
     mean, std = channel_stats(train_x)
-    num_classes = len(class_names)
     return ImageSplits(
         train_images=train_x,
         train_labels=train_y,
         valid_images=valid_x,
         valid_labels=valid_y,
-        test_images=test_x,
-        test_labels=test_y,
-        num_classes=num_classes,
-        class_names=tuple(class_names),
+        test_images=test[0],
+        test_labels=test[1],
+        num_classes=len(source.class_names),
+        class_names=tuple(source.class_names),
         channel_mean=mean,
         channel_std=std,
     )
 
 
-def _load_source(data_config):
-    """Dispatches on `data_config.source`; returns (train_x, train_y, test_x, test_y, names)."""
-    source = str(data_config.source)
-    if source == "embedded":
-        emb = data_config.embedded
-        return embedded.make_embedded_dataset(
-            num_train=int(emb.num_train),
-            num_test=int(emb.num_test),
-            image_size=int(emb.image_size),
-            seed=int(emb.seed),
+def _fraction_count(fraction: float, n: int, key: str) -> int:
+    """round(fraction * n) examples, at least 1; the key is named if that leaves no training."""
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"data.{key}={fraction}: must be between 0 and 1 (exclusive).")
+    return max(1, int(round(fraction * n)))
+
+
+def _check_every_class_trains(labels: np.ndarray, class_names) -> None:
+    """Warns about classes with no training image (the head can never predict them well)."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
+    if empty:
+        logging.warning(
+            "%d class(es) have no training images after the splits: %s.",
+            len(empty),
+            ", ".join(map(str, empty[:10])),
         )
-    if source == "tfds":
-        return load_tfds(str(data_config.tfds_name), str(data_config.tfds_data_dir))
-    if not source or not os.path.exists(os.path.expanduser(source)):
-        raise DataError(
-            f"data.source={source!r} is neither 'embedded', 'tfds' nor an existing directory. "
-            "Pass --config.data.source=embedded, --config.data.source=tfds (with "
-            "--config.data.tfds_data_dir=DIR), or --config.data.source=/path/to/"
-            "cifar-10-batches-py (download cifar-10-python.tar.gz from "
-            "https://www.cs.toronto.edu/~kriz/cifar.html and extract it)."
-        )
-
-    return cifar_files.load_cifar10(source)
-
-
-def load_tfds(name: str, data_dir: str = ""):
-    """Reads a prepared TFDS dataset fully into numpy, without ever downloading.
-
-    ENAS runs are often on machines without internet (TPU VMs, clusters), so this never
-    downloads: a missing dataset is a clear error saying how to prepare it elsewhere.
-
-    Args:
-      name: TFDS name, e.g. 'cifar10'.
-      data_dir: TFDS data directory; '' means the TFDS default (~/tensorflow_datasets).
-
-    Returns:
-      (train_x, train_y, test_x, test_y, class_names).
-
-    Raises:
-      DataError: the dataset is not prepared in `data_dir`.
-    """
-    import tensorflow_datasets as tfds  # Slow import; only needed for this source.
-
-    shown_dir = data_dir or "the TFDS default directory (~/tensorflow_datasets)"
-    if data_dir and not os.path.isdir(os.path.expanduser(data_dir)):
-        raise DataError(_tfds_help(name, data_dir, f"directory {data_dir!r} does not exist"))
-    try:
-        (train, test), info = tfds.load(
-            name,
-            split=["train", "test"],
-            data_dir=os.path.expanduser(data_dir) if data_dir else None,
-            download=False,
-            batch_size=-1,
-            as_supervised=True,
-            with_info=True,
-        )
-    except Exception as e:  # TFDS raises several types (AssertionError, DatasetNotFoundError).
-        raise DataError(
-            _tfds_help(name, data_dir, f"could not read it from {shown_dir}: {str(e).rstrip('.')}")
-        ) from e
-    train_x, train_y = tfds.as_numpy(train)
-    test_x, test_y = tfds.as_numpy(test)
-    try:
-        class_names = tuple(info.features["label"].names)
-    except (KeyError, AttributeError):
-        class_names = tuple(str(i) for i in range(int(max(train_y.max(), test_y.max())) + 1))
-    return train_x, train_y, test_x, test_y, class_names
-
-
-def _tfds_help(name: str, data_dir: str, problem: str) -> str:
-    dir_flag = data_dir or "DIR"
-    return (
-        f"TFDS dataset {name!r}: {problem}. Prepare it on a machine with internet with "
-        f"`tfds build {name} --data_dir={dir_flag}` and copy the directory here "
-        f"(--config.data.tfds_data_dir={dir_flag}), or use the python CIFAR-10 files with "
-        "--config.data.source=/path/to/cifar-10-batches-py."
-    )
-
-
-def _check_arrays(images, labels, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Coerces to uint8 [N, H, W, 3] / int32 [N] and checks the shapes agree."""
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise DataError(f"The {what} images have shape {images.shape}; expected [N, H, W, 3].")
-    if labels.shape != (images.shape[0],):
-        raise DataError(
-            f"The {what} has {images.shape[0]} images but labels of shape {labels.shape}."
-        )
-    return images.astype(np.uint8, copy=False), labels.astype(np.int32, copy=False)
 
 
 def subsample(
@@ -219,7 +167,7 @@ def split_last(images: np.ndarray, labels: np.ndarray, num_valid: int):
 
 def channel_stats(
     images: np.ndarray,
-) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images in 0..255 units.
 
     Computed exactly from per-channel histograms: ~10x faster than float64 moments on the

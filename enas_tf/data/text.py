@@ -8,25 +8,30 @@ Sources (`data.source`):
 
 * `'embedded'`: a synthetic language generated in well under a second from `data.embedded`
   (see `enas_tf.data.embedded_text`); nothing to download.
-* a directory holding Mikolov's pre-processed Penn Treebank, `ptb.train.txt`,
-  `ptb.valid.txt` and `ptb.test.txt` (`simple-examples/data` of simple-examples.tgz). Each
-  line is one sentence of space-separated tokens; `<eos>` is appended to every line. The
-  vocabulary is built from the training file only, sorted by decreasing count then by word
-  (the order of TensorFlow's PTB reader), which gives PTB's 10,000 words with `the` as id 0.
-  Valid/test words outside it become `<unk>` (PTB has none: its vocabulary is closed).
+* a directory of word-level text: Mikolov's pre-processed Penn Treebank (`ptb.train.txt`,
+  `ptb.valid.txt`, `ptb.test.txt`, the `simple-examples/data` of simple-examples.tgz),
+  WikiText-2/-103 (`wiki.{train,valid,test}.tokens`), `{train,valid,test}.txt`, or files of
+  any names given by the keys below (`enas_tf.data.text_dirs`). `<eos>` ends every line; the
+  vocabulary comes from the training file only, sorted by decreasing count then by word
+  (TensorFlow's PTB reader's order: PTB's 10,000 words with `the` as id 0); words outside
+  it become `<unk>` (`enas_tf.data.text_files` has the rules).
 
 Config keys read from `data_config` (the `config.data` ConfigDict):
 
-  source: 'embedded' or a PTB directory (that directory, or one containing `data/` or
-    `simple-examples/data/` with the three files).
+  source: 'embedded' or a directory (that directory, or one containing `data/`,
+    `simple-examples/data/`, `wikitext-2/` or `wikitext-103/` with the files).
+  train_file / valid_file / test_file: file names relative to `source` ("" = recognise PTB's,
+    WikiText's or train/valid/test.txt).
+  vocab_size: 0 = every training word; N >= 3 = the N most frequent, `<eos>` and `<unk>`
+    included, the others mapped to `<unk>`.
   embedded.num_train_tokens / num_valid_tokens / num_test_tokens: split sizes of the embedded
     corpus (defaults 100_000 / 10_000 / 10_000).
   embedded.seed: the embedded corpus's seed (default 0); a property of the data, not the run.
   valid_from_train_tail: 0 (default) for the standard split. N > 0 is an explicit DEVIATION
-    for machines that lack ptb.valid.txt: the validation split is the last N tokens of
-    ptb.train.txt (which are removed from train) and ptb.valid.txt is not read even if present.
-    Perplexities are then not comparable with published PTB numbers; the returned
-    `TextSplits.deviations` says so, and it is logged as a warning.
+    for machines that lack the validation file (e.g. ptb.valid.txt): the validation split is
+    the last N tokens of the training file (which are removed from train) and the validation
+    file is not read even if present. Perplexities are then not comparable with published
+    numbers; the returned `TextSplits.deviations` says so, and it is logged as a warning.
 
 Batching follows the paper's code (and TensorFlow's PTB tutorial): the id stream is cut into
 `batch_size` contiguous rows (`[batch_size, len // batch_size]`, the tail dropped) and window i
@@ -38,35 +43,28 @@ starting at a window index. AWD-LSTM's variable-length BPTT is not implemented.
 
 from __future__ import annotations
 
-import collections
 import os
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
-from enas_tf.data import embedded_text, parallel_map
+from enas_tf.data import embedded_text, parallel_map, text_dirs
 from enas_tf.data.corpus import EOS, UNK, TextSplits  # noqa: F401 (re-exported)
+
+# Re-exported: the PTB reader's names, from before the directory reader had its own modules.
+from enas_tf.data.text_dirs import (  # noqa: F401
+    PTB_FILES,
+    PTB_HOW_TO_GET,
+    PTB_TEST,
+    PTB_TRAIN,
+    PTB_VALID,
+    find_ptb_dir,
+    load_ptb,
+)
+from enas_tf.data.text_files import build_vocab, read_words  # noqa: F401 (re-exported)
 from enas_tf.errors import DataError
 
-PTB_TRAIN, PTB_VALID, PTB_TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
-PTB_FILES = (PTB_TRAIN, PTB_VALID, PTB_TEST)
-PTB_HOW_TO_GET = (
-    "Get Mikolov's pre-processed PTB: download "
-    "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz, extract it "
-    "(tar xzf simple-examples.tgz) and pass --config.data.source=/path/to/simple-examples/data "
-    "(or use --config.data.source=embedded, which needs no download)."
-)
-_NEEDS = (
-    f"the directory needs {PTB_TRAIN}, {PTB_VALID} and {PTB_TEST} (Mikolov's simple-examples/data)"
-)
-_TAIL_HINT = (
-    f"If you only have {PTB_TRAIN} and {PTB_TEST}, set --config.data.valid_from_train_tail=N "
-    f"to use the last N tokens of {PTB_TRAIN} as the validation split instead (a deviation from "
-    "the standard split: perplexities are then not comparable with published ones; PTB's own "
-    "validation split has 73760 tokens)."
-)
+_DIRECTORY_KEYS = (*text_dirs.FILE_KEYS, "vocab_size", "valid_from_train_tail")
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,9 +75,9 @@ def load_text_splits(data_config) -> TextSplits:
     """Loads the corpus named by `data_config.source` (see the module docstring for the keys).
 
     Args:
-      data_config: the `config.data` ConfigDict: `source`, `embedded` (num_train_tokens,
-        num_valid_tokens, num_test_tokens, seed) and `valid_from_train_tail`. Missing
-        optional keys take their defaults.
+      data_config: the `config.data` ConfigDict: `source`, `train_file`, `valid_file`,
+        `test_file`, `vocab_size`, `valid_from_train_tail` and `embedded` (num_train_tokens,
+        num_valid_tokens, num_test_tokens, seed). Missing optional keys take their defaults.
 
     Returns:
       The splits and vocabulary.
@@ -88,14 +86,16 @@ def load_text_splits(data_config) -> TextSplits:
       DataError: the source cannot be read or an option does not apply to it.
     """
     source = str(data_config.source)
-    tail = int(_get(data_config, "valid_from_train_tail", 0) or 0)
+    options = {key: _get(data_config, key, None) for key in _DIRECTORY_KEYS}
     if source == "embedded":
-        if tail:
-            raise DataError(
-                f"data.valid_from_train_tail={tail} only applies to a PTB directory; the "
-                "embedded corpus has its own validation split (data.embedded."
-                "num_valid_tokens). Set data.valid_from_train_tail=0."
-            )
+        for key, value in options.items():
+            if value:
+                default = '""' if isinstance(value, str) else "0"
+                raise DataError(
+                    f"data.{key}={value!r} only applies to a PTB directory or any other "
+                    "directory of text files; the embedded corpus has its own vocabulary and "
+                    f"validation split (data.embedded). Set data.{key}={default}."
+                )
         emb = _get(data_config, "embedded", None)
         return embedded_text.make_embedded_corpus(
             num_train_tokens=int(_get(emb, "num_train_tokens", 100_000)),
@@ -105,10 +105,18 @@ def load_text_splits(data_config) -> TextSplits:
         )
     if not source or not os.path.exists(os.path.expanduser(source)):
         raise DataError(
-            f"data.source={source!r} is neither 'embedded' nor an existing directory: "
-            f"{_NEEDS}. {PTB_HOW_TO_GET}"
+            f"data.source={source!r} is neither 'embedded' nor an existing directory: it must "
+            f"be a directory with training, validation and test text ({text_dirs.LOOKED_FOR}, "
+            f"or names given by data.train_file / valid_file / test_file). {PTB_HOW_TO_GET}"
         )
-    return load_ptb(source, valid_from_train_tail=tail)
+    return text_dirs.load_text_dir(
+        source,
+        train_file=str(options["train_file"] or ""),
+        valid_file=str(options["valid_file"] or ""),
+        test_file=str(options["test_file"] or ""),
+        vocab_size=int(options["vocab_size"] or 0),
+        valid_from_train_tail=int(options["valid_from_train_tail"] or 0),
+    )
 
 
 def _get(config, key: str, default):
@@ -119,182 +127,6 @@ def _get(config, key: str, default):
         return config[key]
     except (KeyError, AttributeError, TypeError):
         return default
-
-
-def find_ptb_dir(path: str) -> str:
-    """Returns the directory with the PTB files: `path`, or its `data/` / `simple-examples/data/`.
-
-    Raises:
-      DataError: `path` does not exist or is not a directory.
-    """
-    path = os.path.expanduser(path)
-    if not os.path.isdir(path):
-        what = "is not a directory" if os.path.exists(path) else "does not exist"
-        raise DataError(f"PTB: {path} {what}; {_NEEDS}. {PTB_HOW_TO_GET}")
-    if not os.path.exists(os.path.join(path, PTB_TRAIN)):
-        for child in ("data", os.path.join("simple-examples", "data")):
-            if os.path.isfile(os.path.join(path, child, PTB_TRAIN)):
-                return os.path.join(path, child)
-    return path
-
-
-def load_ptb(path: str, valid_from_train_tail: int = 0) -> TextSplits:
-    """Reads Mikolov's pre-processed Penn Treebank.
-
-    Args:
-      path: the directory with `ptb.{train,valid,test}.txt` (or one containing `data/` or
-        `simple-examples/data/` with them).
-      valid_from_train_tail: 0 for the standard split; N > 0 makes the last N training tokens
-        the validation split instead of `ptb.valid.txt` (a documented deviation, recorded in
-        `TextSplits.deviations`).
-
-    Returns:
-      TextSplits; the vocabulary comes from `ptb.train.txt` (all of it, also when its tail
-      becomes the validation split, so the ids are those of the standard vocabulary).
-
-    Raises:
-      DataError: the directory or a file is missing, empty or malformed, valid/test have words
-        outside the training vocabulary and there is no `<unk>`, or the tail is too long.
-    """
-    tail = int(valid_from_train_tail)
-    if tail < 0:
-        raise DataError(
-            f"data.valid_from_train_tail={tail} must be >= 0 (0 = use {PTB_VALID}; N > 0 = the "
-            f"last N tokens of {PTB_TRAIN})."
-        )
-    directory = find_ptb_dir(path)
-    needed = (PTB_TRAIN, PTB_TEST) if tail else PTB_FILES
-    missing = [
-        os.path.join(directory, f) for f in needed if not os.path.exists(os.path.join(directory, f))
-    ]
-    if missing:
-        hint = f" {_TAIL_HINT}" if missing == [os.path.join(directory, PTB_VALID)] else ""
-        raise DataError(
-            f"PTB: {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not exist; "
-            f"{_NEEDS}.{hint} {PTB_HOW_TO_GET}"
-        )
-    train_path = os.path.join(directory, PTB_TRAIN)
-    train_words = read_words(train_path)
-    vocab = build_vocab(train_words)
-    word_to_id = {w: i for i, w in enumerate(vocab)}
-    unk_id = word_to_id.get(UNK)
-    train = words_to_ids(train_words, word_to_id, unk_id, train_path, train_path)
-    deviations: tuple[str, ...] = ()
-    if tail:
-        if tail >= len(train):
-            raise DataError(
-                f"data.valid_from_train_tail={tail} leaves no training data: {train_path} has "
-                f"{len(train)} tokens. Use a smaller tail (PTB's own validation split has "
-                "73760 tokens)."
-            )
-        train, valid = train[:-tail], train[-tail:]
-        note = (
-            f"validation split = the last {tail} tokens of {train_path} (valid_from_train_tail="
-            f"{tail}), removed from train; {PTB_VALID} not used: perplexities are not "
-            "comparable with published PTB results"
-        )
-        logging.warning("PTB: %s.", note)
-        deviations = (note,)
-    else:
-        valid_path = os.path.join(directory, PTB_VALID)
-        valid = words_to_ids(read_words(valid_path), word_to_id, unk_id, valid_path, train_path)
-    test_path = os.path.join(directory, PTB_TEST)
-    test = words_to_ids(read_words(test_path), word_to_id, unk_id, test_path, train_path)
-    return TextSplits(
-        train=train,
-        valid=valid,
-        test=test,
-        vocab=vocab,
-        eos_id=word_to_id[EOS],
-        unk_id=unk_id,
-        source=f"PTB {directory}",
-        deviations=deviations,
-    )
-
-
-def read_words(path: str) -> list[str]:
-    """The tokens of a pre-tokenised text file, with `<eos>` after every non-blank line.
-
-    Blank lines are skipped (Mikolov's files have none). A literal `<eos>` token is rejected
-    rather than doubled: such a file was already processed by another reader.
-
-    Raises:
-      DataError: the file cannot be read, is binary, compressed, HTML, not UTF-8, has a
-        literal `<eos>`, or holds no words.
-    """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise DataError(f"PTB: cannot read {path}: {e.strerror or e}. {PTB_HOW_TO_GET}") from e
-    if raw[:2] == b"\x1f\x8b":
-        raise DataError(f"PTB: {path} is gzip-compressed; decompress it first. {PTB_HOW_TO_GET}")
-    if b"\x00" in raw:
-        raise DataError(f"PTB: {path} is a binary file, not tokenised text. {PTB_HOW_TO_GET}")
-    try:
-        # "utf-8-sig": editors on Windows start files with a byte-order mark, which would
-        # otherwise become part of the first word (`\ufeffthe` beside `the` in the vocabulary).
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"PTB: {path} is not UTF-8 text (byte {e.start}: {e.reason}). {PTB_HOW_TO_GET}"
-        ) from e
-    if text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
-        raise DataError(
-            f"PTB: {path} is an HTML page (a failed download?), not tokenised text. "
-            f"{PTB_HOW_TO_GET}"
-        )
-    # Windows (\r\n) and old Mac (\r) line ends are lines too; only these three are, so a
-    # form feed or a Unicode separator inside a line does not split a sentence.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    words: list[str] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        tokens = line.split()
-        if EOS in tokens:
-            raise DataError(
-                f"PTB: {path} line {number} already contains {EOS!r}; this loader appends {EOS} "
-                "to every line itself, so give it the raw one-sentence-per-line files. "
-                f"{PTB_HOW_TO_GET}"
-            )
-        if tokens:
-            words.extend(tokens)
-            words.append(EOS)
-    if not words:
-        raise DataError(f"PTB: {path} is empty (no words). {PTB_HOW_TO_GET}")
-    return words
-
-
-def build_vocab(words: Sequence[str]) -> tuple[str, ...]:
-    """Distinct words sorted by decreasing count, ties by word: deterministic ids."""
-    counts = collections.Counter(words)
-    return tuple(sorted(counts, key=lambda w: (-counts[w], w)))
-
-
-def words_to_ids(
-    words: Sequence[str],
-    word_to_id: Mapping[str, int],
-    unk_id: int | None,
-    path: str,
-    vocab_path: str,
-) -> np.ndarray:
-    """Maps words to int32 ids; out-of-vocabulary words become `unk_id`.
-
-    Raises:
-      DataError: there are out-of-vocabulary words and `unk_id` is None (names `path`).
-    """
-    ids = np.fromiter((word_to_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
-    oov = np.flatnonzero(ids < 0)
-    if oov.size:
-        if unk_id is None:
-            examples = list(dict.fromkeys(words[i] for i in oov[:1000]))[:5]
-            raise DataError(
-                f"PTB: {path} has {oov.size} token(s) (e.g. {', '.join(map(repr, examples))}) "
-                f"not in the vocabulary of {vocab_path}, which has no {UNK!r} to map them "
-                "to. Mikolov's files share one closed 10,000-word vocabulary: check that "
-                f"the three files belong together. {PTB_HOW_TO_GET}"
-            )
-        ids[oov] = unk_id
-    return ids
 
 
 # --------------------------------------------------------------------------------------------

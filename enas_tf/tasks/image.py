@@ -9,6 +9,8 @@ model takes raw pixels. `enas_tf.tasks.language_model` is the language-model cou
 
 from __future__ import annotations
 
+import os
+
 import keras
 import tensorflow as tf
 
@@ -18,6 +20,7 @@ from enas_tf.data import images as image_data
 from enas_tf.export import write_version
 from enas_tf.runtime import replicas
 from enas_tf.spaces import registry
+from enas_tf.tasks import image_serving
 
 
 class ImageTask:
@@ -218,25 +221,24 @@ class ImageTask:
 
     # Export ------------------------------------------------------------------------------------
     def export(self, child, arc, export_root: str, version: int | None = None) -> str:
-        """Writes `export_root/<version>/`: `serving_default` takes raw pixels (0..255).
+        """Writes `export_root/<version>/` with the signatures of `image_serving`.
 
-        Inputs float32 [None, H, W, 3]; outputs `probabilities` [None, classes] and `classes`
-        (int64 top class). Normalisation is inside the model, so a client sends pixels as
-        they are; the graph holds the fixed child only (no `Case` ops, no controller).
+        `serving_default` takes raw pixels (float32 [None, H, W, C], 0..255) and
+        `serve_image_bytes` encoded images (`image_bytes`, JPEG/PNG/BMP/GIF strings); both
+        return `probabilities`, `classes` and `class_names`. `class_names.txt` beside the
+        model lists the names by class index. The graph holds the fixed child only (no `Case`
+        ops, no controller).
         """
         splits = self.splits
+        resize_mode = str(self.config.data.get("resize_mode", "stretch"))
 
         def write(staging):
             archive = keras.export.ExportArchive()
             archive.track(child)
-            archive.add_endpoint(
-                "serve",
-                make_serving_fn(child, splits.channel_mean, splits.channel_std),
-                input_signature=[
-                    tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
-                ],
-            )
+            image_serving.add_endpoints(archive, child, splits, self.image_shape, resize_mode)
             archive.write_out(staging, verbose=False)
+            with open(os.path.join(staging, "class_names.txt"), "w", encoding="utf-8") as f:
+                f.write("\n".join(splits.class_names) + "\n")
 
         return write_version(export_root, arc, write, version)
 
@@ -256,14 +258,3 @@ def _loss_terms(outputs, labels, section, model, global_batch_size: int):
         global_batch_size=global_batch_size,
     )
     return loss, model.trainable_variables, training.accuracy_count(logits, labels)
-
-
-def make_serving_fn(child, mean, std):
-    """The function the SavedModel serves: raw pixels -> class probabilities and top class."""
-
-    def serve(images):
-        logits, _ = child(image_data.standardize(images, mean, std), training=False)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        return {"probabilities": probabilities, "classes": tf.argmax(logits, axis=-1)}
-
-    return serve

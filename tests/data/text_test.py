@@ -12,7 +12,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from enas_tf.data import embedded_text, text
+from enas_tf.data import embedded_text, text, text_dirs
 from enas_tf.errors import DataError
 
 HOW_TO = "simple-examples"  # Every PTB error says where to get the data.
@@ -296,6 +296,123 @@ def test_load_text_splits_unknown_source(tmp_path):
 def test_tail_option_does_not_apply_to_the_embedded_corpus():
     with pytest.raises(DataError, match="only applies to a PTB directory"):
         text.load_text_splits(_config("embedded", valid_from_train_tail=100))
+
+
+@pytest.mark.parametrize("key, value", [("vocab_size", 100), ("train_file", "train.txt")])
+def test_directory_options_do_not_apply_to_the_embedded_corpus(key, value):
+    with pytest.raises(DataError, match=f"data.{key}={value!r} only applies to a PTB directory"):
+        text.load_text_splits(_config("embedded", **{key: value}))
+
+
+def _write_wikitext(directory, num_train, num_valid, num_test, seed=0):
+    """A WikiText-shaped corpus: articles of headings, blank lines and paragraphs.
+
+    Words follow a Zipf law over 200 types, so a vocabulary cap drops a long tail of rare
+    ones; `<unk>` is already in the text, as in WikiText. Returns the training words.
+    """
+    rng = np.random.default_rng(seed)
+    types = np.array(["<unk>"] + [f"w{i}" for i in range(199)])
+    weights = 1.0 / np.arange(1, len(types) + 1)
+    directory.mkdir(parents=True, exist_ok=True)
+    train_words = []
+    for name, size in zip(text_dirs.WIKITEXT.files, (num_train, num_valid, num_test), strict=True):
+        lines, count = [], 0
+        while count < size:
+            lines += [" ", f" = w{rng.integers(50)} w{rng.integers(50)} = ", " "]
+            for _ in range(rng.integers(1, 4)):
+                words = rng.choice(types, size=rng.integers(8, 40), p=weights / weights.sum())
+                lines.append(" " + " ".join(words) + " ")
+                count += len(words) + 4
+                if name.startswith("wiki.train"):
+                    train_words += list(words)
+        (directory / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return train_words
+
+
+def test_load_text_splits_reads_wikitext_custom_names_and_a_cap(tmp_path):
+    _write_wikitext(tmp_path / "wikitext-2", 2000, 300, 300)
+    splits = text.load_text_splits(_config(tmp_path, vocab_size=30))  # the archive root
+    assert splits.source == f"WikiText {tmp_path / 'wikitext-2'}" and splits.vocab_size == 30
+    assert "capped at 30 words" in splits.deviations[0]
+    for name in text_dirs.WIKITEXT.files:
+        os.rename(tmp_path / "wikitext-2" / name, tmp_path / name.replace("wiki.", "my."))
+    names = dict(train_file="my.train.tokens", valid_file="my.valid.tokens")
+    renamed = text.load_text_splits(_config(tmp_path, test_file="my.test.tokens", **names))
+    assert renamed.vocab_size > 30 and renamed.unk_id is not None
+    capped = text.load_text_splits(
+        _config(tmp_path, test_file="my.test.tokens", vocab_size=30, **names)
+    )
+    assert capped.vocab == splits.vocab
+    np.testing.assert_array_equal(capped.train, splits.train)  # .tokens: the same line rules
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        (dict(vocab_size=2), "config.data.vocab_size=2: must be 0 .* or >= 3"),
+        (dict(vocab_size=-1), "config.data.vocab_size=-1: must be 0"),
+        (dict(valid_from_train_tail=-3), "config.data.valid_from_train_tail=-3: must be >= 0"),
+        (dict(train_file="a.txt", valid_file="b.txt"), "config.data.test_file='': must be set"),
+        (dict(train_file="a", test_file="b"), "config.data.valid_file='': must be set unless"),
+        (
+            dict(train_file="a", test_file="b", valid_file="c", valid_from_train_tail=9),
+            "config.data.valid_file='c': .* empty if it is",
+        ),
+        (
+            dict(train_file="a", valid_file="b", test_file="a"),
+            "config.data.test_file='a': names the same file as data.train_file",
+        ),
+    ],
+)
+def test_validate_checks_the_text_data_keys(overrides, match):
+    from configs import tiny
+    from enas_tf import config as config_lib
+
+    config = tiny.get_config("space=rnn")
+    config_lib.validate(config)
+    config.data.update(overrides)
+    with pytest.raises(config_lib.ConfigError, match=match):
+        config_lib.validate(config)
+
+
+def test_a_capped_wikitext_directory_runs_the_whole_pipeline_and_serves_unknown_words(tmp_path):
+    """search -> derive -> retrain -> export on a WikiText-named corpus with a vocabulary cap;
+    the SavedModel maps a word it never saw, and a rare word the cap dropped, to <unk>."""
+    import tensorflow as tf
+
+    from configs import tiny
+    from enas_tf import pipeline
+
+    train_words = _write_wikitext(tmp_path / "wt", 2000, 400, 400, seed=1)
+    config = tiny.get_config("space=rnn")
+    config.data.source = str(tmp_path / "wt")
+    config.data.vocab_size = 40
+    outputs = pipeline.run(config, str(tmp_path / "workdir"))
+
+    result = outputs["retrain"]
+    assert result["data"] == f"WikiText {tmp_path / 'wt'}"
+    assert "capped at 40 words" in result["data_deviations"][0]
+    assert 1.0 < result["test_perplexity"] < 10_000
+    with open(os.path.join(outputs["export"], "vocab.txt")) as f:
+        vocab = f.read().split("\n")[:-1]
+    assert len(vocab) == 40 and "<unk>" in vocab and "<eos>" in vocab
+    common = [w for w in ("w1", "w2", "w3") if w in vocab]
+    rare = next(w for w in reversed(train_words) if w not in vocab)  # dropped by the cap
+
+    serve = tf.saved_model.load(outputs["export"]).signatures["serving_default"]
+
+    def log_probs(*words):
+        out = serve(words=tf.constant([[*common, *words]]))
+        assert out["next_word"].shape == (1, len(common) + len(words))
+        assert set(out["next_word"].numpy().ravel().astype(str)) <= set(vocab)
+        return out["log_probs"].numpy()
+
+    unk = log_probs("<unk>")
+    assert unk.shape == (1, len(common) + 1, 40)
+    np.testing.assert_allclose(np.exp(unk).sum(axis=-1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(log_probs("never-seen-word"), unk, atol=1e-6)
+    np.testing.assert_allclose(log_probs(rare), unk, atol=1e-6)
+    assert not np.allclose(log_probs("<eos>"), unk)  # a known word is not <unk>
 
 
 # ---------------------------------------------------------------------------------- batching
