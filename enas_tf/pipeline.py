@@ -47,6 +47,9 @@ _ADDED_KEYS = {
     "data.color_mode": "auto",
     "data.image_size": "",
     "data.resize_mode": "stretch",
+    "data.streaming": "auto",
+    "data.memory_limit_mb": 2048.0,
+    "data.shuffle_buffer": 10_000,
     "data.train_file": "",
     "data.valid_file": "",
     "data.test_file": "",
@@ -116,14 +119,17 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
         from enas_tf import audit
 
         plan = audit.prepare(config, workdir)
+    # The strategy comes before the data: a multi-worker strategy must configure TensorFlow's
+    # collective ops before any TensorFlow op runs, and reading images (decoding a folder,
+    # channel statistics of a stream) runs some.
+    strategy = strategy_lib.create_strategy(tpu, config.get("cluster_wait_seconds", 600))
+    interrupts.reinstall()  # a multi-worker strategy's coordination service took SIGTERM
     # Loading the data is the last check before the workdir is written: a bad path fails
     # here. (TensorFlow-heavy: imported once the config is valid.) The audit's task carries
     # its retrain budget; the search's keys are the run's.
     from enas_tf.tasks import load_task
 
     task = load_task(plan.retrain_config if plan else config)
-    strategy = strategy_lib.create_strategy(tpu, config.get("cluster_wait_seconds", 600))
-    interrupts.reinstall()  # a multi-worker strategy's coordination service took SIGTERM
     check_replica_batches(config, strategy)
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
     precision = precision_lib.set_precision(config.precision, strategy)

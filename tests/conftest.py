@@ -149,3 +149,39 @@ def class_images():
         return images, labels
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tfds_shards(tmp_path_factory):
+    """A TFDS dataset of 160 train / 40 test RGB 16x16 images, 3 classes, in 4 TFRecord shards.
+
+    Returns the dataset's version directory (what `data.source` takes); its data_dir is the
+    grandparent (`tfds:enas_test_shards` with `data.tfds_data_dir`). Written once per session
+    with `tfds.dataset_builders.store_as_tfds_dataset`, as a user would prepare their own.
+    """
+    import tensorflow_datasets as tfds
+
+    data_dir = str(tmp_path_factory.mktemp("tfds_shards"))
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        labels = np.arange(n) % 3
+        pixels = np.stack([_class_image(rng, int(k), 3, 16, 16, 3) for k in labels])
+        return tf.data.Dataset.from_tensor_slices({"image": pixels, "label": labels})
+
+    features = tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Image(shape=(16, 16, 3)),
+            "label": tfds.features.ClassLabel(names=["left", "middle", "right"]),
+        }
+    )
+    builder = tfds.dataset_builders.store_as_tfds_dataset(
+        name="enas_test_shards",
+        version="1.0.0",
+        features=features,
+        split_datasets={"train": split(160), "test": split(40)},
+        data_dir=data_dir,
+        description="streaming test data",
+        download_config=tfds.download.DownloadConfig(num_shards=4),
+    )
+    return str(builder.data_dir)

@@ -113,6 +113,25 @@ def test_an_npz_of_grayscale_arrays(tmp_path, class_images):
     _check_served(outputs["export"], tx[:3], list(names), tmp_path)
 
 
+def test_tfrecord_shards_stream_on_two_replicas(
+    tmp_path, tfds_shards, monkeypatch, two_replica_strategy
+):
+    """MirroredStrategy over 2 logical CPUs, every batch streamed from the 4 shards."""
+    from enas_tf.runtime import strategy as strategy_lib
+
+    monkeypatch.setattr(
+        strategy_lib, "create_strategy", lambda tpu, cluster_wait_seconds: two_replica_strategy
+    )
+    config = _tiny("macro", tfds_shards, streaming="on", num_valid=32)
+    outputs = pipeline.run(config, str(tmp_path / "run"))
+    assert 0.0 <= outputs["retrain"]["test_accuracy"] <= 1.0
+    import tensorflow_datasets as tfds
+
+    test = tfds.builder_from_directory(tfds_shards).as_dataset(split="test[:3]")
+    images = np.stack([example["image"] for example in test.as_numpy_iterator()])
+    _check_served(outputs["export"], images, ["left", "middle", "right"], tmp_path)
+
+
 @pytest.mark.parametrize("override,message", [("empty", "has no class subfolders")])
 def test_bad_data_stops_before_the_workdir_is_written(tmp_path, override, message):
     (tmp_path / "empty").mkdir()

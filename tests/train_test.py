@@ -134,6 +134,36 @@ def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
     assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
 
 
+def test_two_workers_stream_each_its_own_shards(tmp_path, search_counters, free_ports, tfds_shards):
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
+    extra = [
+        "--config.search.epochs=1",
+        f"--config.data.source={tfds_shards}",
+        "--config.data.streaming=on",
+        "--config.data.num_valid=32",
+    ]
+    processes = _start_workers(workdir, cluster, extra, logs)
+    try:
+        for process in processes:
+            process.wait(timeout=400)
+    finally:
+        for p in processes:
+            p.kill()
+    outputs = [open(log).read() for log in logs]
+    parts = []
+    for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
+        assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
+        assert "streamed from TFRecord shards" in stderr
+        reads = re.findall(rf"input pipeline {index} of 2 reads (\d+) examples: (.*)", stderr)
+        assert reads, f"worker {index} logged no shard set: {stderr[-3000:]}"
+        parts.append(reads[0])
+    # 128 training examples over 4 shards: 64 each, from different shard ranges.
+    assert [int(count) for count, _ in parts] == [64, 64] and parts[0][1] != parts[1][1]
+    assert search_counters(workdir) == (128 // 16, _CONTROLLER_STEPS, 1)
+
+
 def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_counters, free_ports):
     """A preempted host: every worker saves at the same boundary and the cluster resumes."""
     workdir = str(tmp_path / "run")

@@ -132,6 +132,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.color_mode = "auto"  # auto (as the data), grayscale, rgb, rgba
     c.data.image_size = ""  # '' = the data's own size; '32' = 32x32; '48x64' = HxW
     c.data.resize_mode = "stretch"  # stretch, crop (keep aspect, centre), pad (keep aspect)
+    # TFDS-format sources (tfds:NAME, a dataset directory) stream from their TFRecord shards
+    # when decoded they would exceed memory_limit_mb (auto), or always (on) / never (off).
+    c.data.streaming = "auto"
+    c.data.memory_limit_mb = 2048.0
+    c.data.shuffle_buffer = 10_000  # streamed examples shuffled at a time (still encoded)
     c.data.embedded = ml_collections.ConfigDict(
         dict(num_train=6000, num_test=1000, image_size=32, seed=0)
     )

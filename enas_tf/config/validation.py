@@ -24,6 +24,7 @@ CHILD_SAMPLING = ("policy", "uniform")
 DERIVE_RANK_BY = ("score", "loss")
 BASELINES = ("ema", "group")
 REWARD_BATCHES = ("per_arc", "per_update")
+STREAMING = ("auto", "on", "off")
 
 
 def check_batch_sizes(config, num_train: int, num_valid: int) -> None:
@@ -44,7 +45,8 @@ def check_batch_sizes(config, num_train: int, num_valid: int) -> None:
         if value > available:
             raise ConfigError(
                 f"config.{key}={value} is larger than the {split} ({available} images): lower "
-                "it, or use more data (data.max_train_examples, data.num_valid or data.valid_fraction)"
+                "it, or use more data (data.max_train_examples, data.num_valid or "
+                "data.valid_fraction)"
             )
 
 
@@ -140,6 +142,12 @@ def _validate_image_data(data) -> None:
         image_options.parse_image_size(data.get("image_size", ""))
     except DataError as e:
         raise ConfigError(str(e)) from None
+    streaming = data.get("streaming", "auto")
+    require(streaming in STREAMING, "data.streaming", streaming, f"must be one of {STREAMING}")
+    limit = data.get("memory_limit_mb", 2048.0)
+    require(limit > 0, "data.memory_limit_mb", limit, "must be > 0 (MiB of decoded images)")
+    buffer = data.get("shuffle_buffer", 10_000)
+    require(buffer >= 1, "data.shuffle_buffer", buffer, "must be >= 1 (examples)")
     for key in ("valid_fraction", "test_fraction"):
         value = data.get(key, 0.0)
         require(

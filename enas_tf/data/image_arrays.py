@@ -90,6 +90,29 @@ def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return np.concatenate([images, np.full_like(images[..., :1], 255)], axis=-1)
 
 
+def decode_encoded(contents, channels: int) -> tf.Tensor:
+    """Encoded JPEG/PNG/BMP/GIF bytes -> uint8 [H, W, channels], converted as in training.
+
+    The decoder converts: RGB to grayscale by luma, gray to RGB by repetition, alpha dropped;
+    for 4 channels a JPEG (which has no alpha) gets an opaque one. Used by the streamed input
+    pipelines and inside exported models, so both see the same pixels.
+    """
+    if channels == 4:
+        image = tf.cond(
+            tf.io.is_jpeg(contents),
+            lambda: _with_opaque_alpha(tf.io.decode_jpeg(contents, channels=3)),
+            lambda: tf.io.decode_image(contents, channels=4, expand_animations=False),
+        )
+    else:
+        image = tf.io.decode_image(contents, channels=channels, expand_animations=False)
+    image.set_shape([None, None, channels])
+    return image
+
+
+def _with_opaque_alpha(image):
+    return tf.concat([image, tf.fill([*tf.unstack(tf.shape(image)[:2]), 1], tf.uint8.max)], -1)
+
+
 def resize_one(image, size: tuple[int, int], mode: str) -> tf.Tensor:
     """One image [H, W, C] (any dtype) to `size` by `mode`, as float32 0..255."""
     image = tf.cast(image, tf.float32)

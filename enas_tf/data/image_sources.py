@@ -11,7 +11,10 @@
 * `tfds:NAME`: a prepared TFDS image-classification dataset (`tfds:fashion_mnist`,
   `tfds:oxford_flowers102`) with `data.train_split` / `valid_split` / `test_split` in TFDS's
   split syntax (`train[:90%]`); `data.tfds_data_dir` says where it is prepared. The older
-  `tfds` plus `data.tfds_name` still works.
+  `tfds` plus `data.tfds_name` still works. The path of a prepared dataset's directory (the
+  one with `dataset_info.json` and the TFRecord shards) is read the same way.
+
+Data that would not fit in memory is not read here: `enas_tf.data.image_stream` streams it.
 
 Every source returns `SourceSplits`: train, and valid / test when the source has them (else
 `enas_tf.data.images` carves them from train). Sources that come in an arbitrary order (an
@@ -76,16 +79,12 @@ def load_source(data_config) -> SourceSplits:
         return _from_arrays(raw, shuffled=False, **options)
     if source == "tfds" or source.startswith("tfds:"):
         name = str(data_config.tfds_name) if source == "tfds" else source[len("tfds:") :]
-        splits = tfds_images.load_splits(
-            name,
-            str(data_config.get("tfds_data_dir", "")),
-            train=str(data_config.get("train_split", "train")),
-            valid=str(data_config.get("valid_split", "")),
-            test=str(data_config.get("test_split", "test")),
-            size=size,
-        )
-        return _standardized(splits, shuffled=source != "tfds", **options)
+        builder = tfds_images.open_builder(name, str(data_config.get("tfds_data_dir", "")))
+        return _from_tfds(builder, data_config, shuffled=source != "tfds", **options)
     path = os.path.expanduser(source)
+    if tfds_images.is_dataset_directory(path):
+        builder = tfds_images.builder_from_directory(path)
+        return _from_tfds(builder, data_config, shuffled=True, **options)
     if source.lower().endswith(".npz"):
         return _standardized(_load_npz(path), shuffled=True, **options)
     if not source or not os.path.isdir(path):
@@ -99,6 +98,17 @@ def load_source(data_config) -> SourceSplits:
     if _is_cifar_dir(path):
         return _from_arrays(cifar_files.load_cifar10(path), shuffled=False, **options)
     return _load_folder(path, data_config, **options)
+
+
+def _from_tfds(builder, data_config, *, shuffled: bool, **options) -> SourceSplits:
+    splits = tfds_images.load_splits(
+        builder,
+        train=str(data_config.get("train_split", "train")),
+        valid=str(data_config.get("valid_split", "")),
+        test=str(data_config.get("test_split", "test")),
+        size=options["size"],
+    )
+    return _standardized(splits, shuffled=shuffled, **options)
 
 
 def _is_cifar_dir(path: str) -> bool:

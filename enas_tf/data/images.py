@@ -53,6 +53,22 @@ class ImageSplits:
     channel_mean: tuple[float, ...]
     channel_std: tuple[float, ...]
 
+    @property
+    def num_train(self) -> int:
+        return len(self.train_labels)
+
+    @property
+    def num_valid(self) -> int:
+        return len(self.valid_labels)
+
+    @property
+    def num_test(self) -> int:
+        return len(self.test_labels)
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.train_images.shape[1:])
+
 
 # --------------------------------------------------------------------------------------------
 # Loading.

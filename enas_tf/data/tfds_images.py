@@ -49,6 +49,25 @@ def open_builder(name: str, data_dir: str):
     return builder
 
 
+def is_dataset_directory(path: str) -> bool:
+    """Whether `path` is a prepared TFDS dataset's version directory (shards + metadata)."""
+    path = os.path.expanduser(path)
+    return os.path.isfile(os.path.join(path, "dataset_info.json"))
+
+
+def builder_from_directory(path: str):
+    """The read-only builder of a prepared dataset directory (`.../NAME/VERSION`)."""
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder_from_directory(os.path.expanduser(path))
+    except Exception as e:  # TFDS raises several types for a damaged directory
+        raise DataError(
+            f"{path} looks like a TFDS dataset (it has dataset_info.json) but cannot be read: "
+            f"{str(e).splitlines()[0]}"
+        ) from e
+
+
 def feature_keys(builder) -> tuple[str, str]:
     """(image key, label key) of an image-classification dataset."""
     import tensorflow_datasets as tfds
@@ -91,27 +110,28 @@ def num_examples(builder, split: str) -> int:
 
 
 def load_splits(
-    name: str, data_dir: str, *, train: str, valid: str, test: str, size
+    builder, *, train: str, valid: str, test: str, size
 ) -> tuple[dict, tuple[str, ...]]:
     """Reads train / valid / test of a prepared dataset into memory.
 
     Args:
-      name: TFDS name (with optional config and version, `cifar10:3.0.2`).
-      data_dir: TFDS data directory; '' means TFDS's default.
-      train, valid, test: split specs; '' for valid or test = none (carved from train).
+      builder: the prepared dataset (`open_builder`, `builder_from_directory`).
+      train, valid, test: split specs; '' for valid or test = none (carved from train); a
+        test split the dataset does not have counts as none.
       size: (height, width) to resize to while reading (required when the dataset's images
         differ in size), or None.
 
     Returns:
       ({'train': (x, y), 'valid': (x, y) or None, 'test': ...}, class names).
     """
-    builder = open_builder(name, data_dir)
     image_key, label_key = feature_keys(builder)
     shape = builder.info.features[image_key].shape
+    if test and test not in builder.info.splits and "[" not in test and "+" not in test:
+        test = ""  # e.g. a dataset with train and validation only: test is carved
     if size is None and (shape[0] is None or shape[1] is None):
         raise DataError(
-            f"TFDS dataset {name!r} has images of varying size: set data.image_size (e.g. "
-            "--config.data.image_size=64, or HEIGHTxWIDTH)."
+            f"TFDS dataset {builder.info.name!r} has images of varying size: set "
+            "data.image_size (e.g. --config.data.image_size=64, or HEIGHTxWIDTH)."
         )
     splits = {}
     for which, spec in (("train", train), ("valid", valid), ("test", test)):

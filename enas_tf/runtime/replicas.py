@@ -26,6 +26,19 @@ from enas_tf.errors import CheckpointError, ConfigError, DamagedCheckpointError
 from enas_tf.runtime import checkpoints, files
 
 
+class PipelineBatches:
+    """A dataset each input pipeline builds for itself (streamed data, sharded per worker).
+
+    `make(context)` returns the batches of ONE input pipeline: its own part of the data
+    (`context.input_pipeline_id` of `context.num_input_pipelines`), `global batch /
+    num_input_pipelines` rows each, so a worker reads only its own shards. In-memory data
+    builds global batches instead and every pipeline keeps its rows of each.
+    """
+
+    def __init__(self, make):
+        self.make = make
+
+
 def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
     """Distributes a dataset of global batches: replica r gets rows [r*b, (r+1)*b).
 
@@ -33,7 +46,8 @@ def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
       strategy: the `tf.distribute` strategy.
       make_dataset: no-argument callable returning a dataset whose elements are tensors (or
         tuples of tensors) with a static leading dimension, the global batch size, divisible
-        by the number of replicas (config.validate checks the batch sizes).
+        by the number of replicas (config.validate checks the batch sizes); or returning a
+        `PipelineBatches`, whose batches are already the pipeline's own rows.
 
     Returns:
       A distributed dataset; iterate it (or `iter()` it) and pass its elements to
@@ -43,16 +57,19 @@ def distribute_global_batches(strategy: tf.distribute.Strategy, make_dataset):
 
     def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
         dataset = make_dataset()
-        if num_replicas == 1:
-            return dataset
         # Each input pipeline (one per worker) serves its local replicas, in replica order:
         # the strategy hands a pipeline's consecutive elements to its replicas in turn.
         local = num_replicas // context.num_input_pipelines
-        first = context.input_pipeline_id * local
+        if isinstance(dataset, PipelineBatches):
+            dataset, first, groups = dataset.make(context), 0, local
+        else:
+            first, groups = context.input_pipeline_id * local, num_replicas
+        if num_replicas == 1:
+            return dataset
 
         def split(tensor):
-            per_replica = tensor.shape[0] // num_replicas
-            shaped = tf.reshape(tensor, [num_replicas, per_replica, *tensor.shape[1:]])
+            per_replica = tensor.shape[0] // groups
+            shaped = tf.reshape(tensor, [groups, per_replica, *tensor.shape[1:]])
             return shaped[first : first + local]
 
         return dataset.flat_map(

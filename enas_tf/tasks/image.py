@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from enas_tf import config as config_lib
 from enas_tf import training
+from enas_tf.data import image_stream
 from enas_tf.data import images as image_data
 from enas_tf.export import write_version
 from enas_tf.runtime import replicas
@@ -34,25 +35,30 @@ class ImageTask:
     metric = "accuracy"
     higher_is_better = True
 
-    def __init__(self, config, splits: image_data.ImageSplits):
+    def __init__(self, config, splits):
+        """`splits`: `images.ImageSplits` (in memory) or `image_stream.StreamSplits`."""
         self.config, self.splits = config, splits
-        config_lib.check_batch_sizes(config, len(splits.train_labels), len(splits.valid_labels))
-        self.steps_per_epoch = len(splits.train_labels) // config.search.batch_size
-        self.image_shape = splits.train_images.shape[1:]
+        self.streamed = isinstance(splits, image_stream.StreamSplits)
+        config_lib.check_batch_sizes(config, splits.num_train, splits.num_valid)
+        self.steps_per_epoch = splits.num_train // config.search.batch_size
+        self.image_shape = splits.image_shape
         self.chance_score = 1.0 / splits.num_classes  # accuracy of a uniform guess
 
     @classmethod
     def load(cls, config) -> ImageTask:
-        """The task on `config.data`'s splits (a bad path or file fails here)."""
+        """The task on `config.data` (a bad path or file fails here), streamed if too large."""
+        if image_stream.should_stream(config.data):
+            return cls(config, image_stream.open_stream(config.data))
         return cls(config, image_data.load_image_splits(config.data))
 
     @property
     def description(self) -> str:
-        """One line for the run's log: the splits' sizes and the image shape."""
+        """One line for the run's log: the splits' sizes, the image shape, streamed or not."""
         splits = self.splits
+        where = "streamed from TFRecord shards" if self.streamed else "in memory"
         return (
-            f"{len(splits.train_labels)} train / {len(splits.valid_labels)} valid / "
-            f"{len(splits.test_labels)} test images of shape {self.image_shape}"
+            f"{splits.num_train} train / {splits.num_valid} valid / {splits.num_test} test "
+            f"images of shape {self.image_shape}, {where}"
         )
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
@@ -71,17 +77,34 @@ class ImageTask:
         """Images carry nothing between steps."""
 
     # Data ------------------------------------------------------------------------------------
-    def train_dataset(self, epoch: int, skip: int) -> tf.data.Dataset:
+    def train_dataset(self, epoch: int, skip: int):
         """Epoch `epoch` of the training split (a pure function of seed and epoch), minus `skip`."""
+        return self._train_batches(
+            self.config.search.batch_size, self.config.seed * 100003 + epoch, skip, cutout=0
+        )
+
+    def _train_batches(self, batch_size: int, seed: int, skip: int, cutout: int):
+        """Augmented global batches in memory, or each input pipeline's own when streamed."""
         splits = self.splits
+        if self.streamed:
+            return image_stream.train_batches(
+                splits,
+                global_batch=batch_size,
+                steps=splits.num_train // batch_size,
+                seed=seed,
+                skip=skip,
+                cutout_size=cutout,
+                shuffle_buffer=int(self.config.data.get("shuffle_buffer", 10_000)),
+            )
         dataset = image_data.make_train_dataset(
             splits.train_images,
             splits.train_labels,
-            batch_size=self.config.search.batch_size,
+            batch_size=batch_size,
             mean=splits.channel_mean,
             std=splits.channel_std,
-            seed=self.config.seed * 100003 + epoch,
+            seed=seed,
             augment=True,
+            cutout_size=cutout,
             repeat=False,
         )
         return dataset.skip(skip)
@@ -89,6 +112,14 @@ class ImageTask:
     def valid_dataset(self, shuffle_seed: int) -> tf.data.Dataset:
         """Endless shuffled validation minibatches of `search.eval_batch_size`."""
         splits = self.splits
+        if self.streamed:
+            return image_stream.eval_batches(
+                splits,
+                "valid",
+                batch_size=self.config.search.eval_batch_size,
+                shuffle_seed=shuffle_seed,
+                repeat=True,
+            )
         return image_data.make_eval_dataset(
             splits.valid_images,
             splits.valid_labels,
@@ -139,7 +170,7 @@ class ImageTask:
 
     # Retraining the fixed child (`enas_tf.retrain`) --------------------------------------------
     def retrain_steps_per_epoch(self) -> int:
-        return len(self.splits.train_labels) // self.config.retrain.batch_size
+        return self.splits.num_train // self.config.retrain.batch_size
 
     def build_child(self, arc):
         """The fixed network of `arc` at the retrain size (call inside `strategy.scope()`)."""
@@ -161,21 +192,11 @@ class ImageTask:
         if hasattr(child, "progress"):
             child.progress.assign(epoch / max(self.config.retrain.epochs, 1))
 
-    def retrain_dataset(self, epoch: int, skip: int) -> tf.data.Dataset:
+    def retrain_dataset(self, epoch: int, skip: int):
         """Epoch `epoch` of augmented batches with CutOut (a pure function of seed and epoch)."""
-        splits, rt = self.splits, self.config.retrain
-        dataset = image_data.make_train_dataset(
-            splits.train_images,
-            splits.train_labels,
-            batch_size=rt.batch_size,
-            mean=splits.channel_mean,
-            std=splits.channel_std,
-            seed=self.config.seed * 100003 + 7 + epoch,
-            augment=True,
-            cutout_size=rt.cutout_size,
-            repeat=False,
-        )
-        return dataset.skip(skip)
+        rt = self.config.retrain
+        seed = self.config.seed * 100003 + 7 + epoch
+        return self._train_batches(rt.batch_size, seed, skip, cutout=rt.cutout_size)
 
     def retrain_loss(self, child, batch, global_batch_size: int):
         """(loss averaged over the global batch, variables to decay, correct predictions)."""
@@ -186,8 +207,13 @@ class ImageTask:
     # Whole-split evaluation of the fixed child ----------------------------------------------
     def eval_dataset(self, split: str) -> tf.data.Dataset:
         """Every example of `split` ("valid" or "test"), the last batch padded and weighted."""
-        images, labels = self.split_arrays(split)
         batch_size = self.config.retrain.eval_batch_size
+        if self.streamed:
+            dataset = image_stream.eval_batches(
+                self.splits, split, batch_size=batch_size, drop_remainder=False
+            )
+            return replicas.pad_final_batch(dataset, batch_size)
+        images, labels = self.split_arrays(split)
         dataset = image_data.make_eval_dataset(
             images,
             labels,

@@ -50,15 +50,7 @@ def decode_to_model_input(image_bytes, image_shape, resize_mode: str) -> tf.Tens
     height, width, channels = (int(d) for d in image_shape)
 
     def decode(contents):
-        if channels == 4:
-            image = tf.cond(
-                tf.io.is_jpeg(contents),
-                lambda: _with_opaque_alpha(tf.io.decode_jpeg(contents, channels=3)),
-                lambda: tf.io.decode_image(contents, channels=4, expand_animations=False),
-            )
-        else:
-            image = tf.io.decode_image(contents, channels=channels, expand_animations=False)
-        image.set_shape([None, None, channels])
+        image = image_arrays.decode_encoded(contents, channels)
         return image_arrays.resize_one(image, (height, width), resize_mode)
 
     return tf.map_fn(
@@ -66,10 +58,6 @@ def decode_to_model_input(image_bytes, image_shape, resize_mode: str) -> tf.Tens
         image_bytes,
         fn_output_signature=tf.TensorSpec([height, width, channels], tf.float32),
     )
-
-
-def _with_opaque_alpha(image):
-    return tf.concat([image, tf.fill([*tf.unstack(tf.shape(image)[:2]), 1], tf.uint8(255))], -1)
 
 
 def add_endpoints(archive, child, splits, image_shape, resize_mode: str) -> None:
