@@ -149,8 +149,8 @@ def _split_specs(builder, data_config) -> tuple[str, str, str]:
     train = str(data_config.get("train_split", "train"))
     valid = str(data_config.get("valid_split", ""))
     test = str(data_config.get("test_split", "test"))
-    if test and test not in builder.info.splits and "[" not in test and "+" not in test:
-        test = ""  # the dataset has no such split: carve it (below) if asked to
+    if test == "test" and "test" not in builder.info.splits:
+        test = ""  # the default on a dataset without a test split: carved if asked
     num_test = num_valid = 0
     total = tfds_images.num_examples(builder, train)
     if not test:

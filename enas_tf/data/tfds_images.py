@@ -126,8 +126,8 @@ def load_splits(
     """
     image_key, label_key = feature_keys(builder)
     shape = builder.info.features[image_key].shape
-    if test and test not in builder.info.splits and "[" not in test and "+" not in test:
-        test = ""  # e.g. a dataset with train and validation only: test is carved
+    if test == "test" and "test" not in builder.info.splits:
+        test = ""  # the default on a dataset without a test split: carved if asked
     if size is None and (shape[0] is None or shape[1] is None):
         raise DataError(
             f"TFDS dataset {builder.info.name!r} has images of varying size: set "
