@@ -110,7 +110,8 @@ def decode_encoded(contents, channels: int) -> tf.Tensor:
 
 
 def _with_opaque_alpha(image):
-    return tf.concat([image, tf.fill([*tf.unstack(tf.shape(image)[:2]), 1], tf.uint8.max)], -1)
+    alpha = tf.fill([*tf.unstack(tf.shape(image)[:2]), 1], tf.constant(255, tf.uint8))
+    return tf.concat([image, alpha], -1)
 
 
 def resize_one(image, size: tuple[int, int], mode: str) -> tf.Tensor:

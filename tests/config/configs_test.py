@@ -47,6 +47,8 @@ def _set(config, dotted_key, value):
         ("ptb_rnn.py", None),
         ("ptb_rnn.py", "phase=final"),
         ("ptb_rnn.py", "runlocal"),
+        ("image_folder.py", "path=/data/pets"),
+        ("image_folder.py", "path=/data/pets,size=64,space=macro"),
     ],
 )
 def test_every_config_validates_and_serialises(name, arg):
@@ -181,6 +183,13 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("search.check.every_epochs", 0, "search.check.every_epochs=0: must be >= 1"),
         ("search.controller.warmup_epochs", -1, "warmup_epochs=-1"),
         ("search.model.sep_weights", "per_edge", "search.model.sep_weights='per_edge'"),
+        ("data.color_mode", "cmyk", "data.color_mode='cmyk'"),
+        ("data.resize_mode", "squash", "data.resize_mode='squash'"),
+        ("data.image_size", "32x", r"data.image_size='32x': must be ''"),
+        ("data.valid_fraction", 1.0, "data.valid_fraction=1.0: must be in"),
+        ("data.streaming", "yes", "data.streaming='yes'"),
+        ("data.memory_limit_mb", 0.0, "data.memory_limit_mb=0.0: must be > 0"),
+        ("data.shuffle_buffer", 0, "data.shuffle_buffer=0: must be >= 1"),
     ],
 )
 def test_validate_names_the_bad_key(key, value, match):
@@ -214,6 +223,14 @@ def test_the_audit_retrains_at_its_own_budget_never_longer_than_the_retrain():
     rnn = _load("tiny.py", "space=rnn")
     _set(rnn, "audit.model.hidden_size", 8)
     assert config_lib.audit_retrain_config(rnn).retrain.model.hidden_size == 8
+
+
+def test_the_image_folder_config_takes_its_path_size_and_space():
+    config = _load("image_folder.py", "path=/data/x,size=48")
+    assert config.data.source == "/data/x" and config.data.image_size == "48"
+    assert config.data.valid_fraction == 0.1 and config.data.resize_mode == "crop"
+    with pytest.raises(config_lib.ConfigError, match="space='rnn'"):
+        _load("image_folder.py", "space=rnn")
 
 
 def test_check_batch_sizes_names_the_key_and_the_split_size():
