@@ -140,7 +140,7 @@ def open_stream(data_config) -> StreamSplits:
         (),
         (),
     )
-    mean, std = images.channel_stats(_first_images(partial, min(counts[0], _STATS_EXAMPLES)))
+    mean, std = _first_images_stats(partial, min(counts[0], _STATS_EXAMPLES))
     return dataclasses.replace(partial, channel_mean=mean, channel_std=std)
 
 
@@ -166,24 +166,27 @@ def _split_specs(builder, data_config) -> tuple[str, str, str]:
         rest = total - num_test
         num_valid = max(1, round(fraction * rest)) if fraction > 0 else int(data_config.num_valid)
     carved = num_test + num_valid
-    if not carved:
+    keep = int(data_config.get("max_train_examples", 0) or 0)
+    if not carved and not (0 < keep < total):
         return train, valid, test
     if "[" in train or "+" in train:
         raise DataError(
             f"data.train_split={train!r} is sliced, so validation/test cannot be carved from "
-            "it: name them (data.valid_split='train[90%:]', data.test_split=...)."
+            "it nor data.max_train_examples applied: name the splits (data.valid_split="
+            "'train[90%:]', data.test_split=...) and slice train to the size you want."
         )
     if carved >= total:
         raise DataError(
             f"Carving {carved} validation/test examples leaves no training data in split "
             f"{train!r} ({total} examples): lower data.num_valid / the fractions."
         )
-    specs = [f"{train}[:{total - carved}]"]
     if num_valid:
         valid = f"{train}[{total - carved}:{total - num_test}]"
     if num_test:
         test = f"{train}[{total - num_test}:]"
-    return specs[0], valid, test
+    # max_train_examples keeps the first examples (TFDS writes its shards shuffled).
+    kept = total - carved if keep <= 0 else min(keep, total - carved)
+    return f"{train}[:{kept}]", valid, test
 
 
 def _read(splits: StreamSplits, split: str, *, shuffle_files=False, read_config=None):
@@ -210,10 +213,15 @@ def _decoder(splits: StreamSplits):
     return decode
 
 
-def _first_images(splits: StreamSplits, count: int) -> np.ndarray:
-    dataset = _read(splits, splits.train_split).take(count).map(_decoder(splits)).batch(1024)
-    chunks = [np.round(x).astype(np.uint8) for x, _ in dataset.as_numpy_iterator()]
-    return np.concatenate(chunks)
+def _first_images_stats(splits: StreamSplits, count: int):
+    """Channel statistics of the first `count` training images, one batch in memory at a time."""
+    dataset = _read(splits, splits.train_split).take(count).map(_decoder(splits)).batch(256)
+    histograms = 0
+    for x, _ in dataset.as_numpy_iterator():
+        histograms = histograms + images.channel_histograms(np.round(x).astype(np.uint8))
+    if count == 0:
+        raise DataError(f"The training split {splits.train_split!r} is empty.")
+    return images.stats_from_histograms(histograms)
 
 
 def train_batches(

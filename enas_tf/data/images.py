@@ -191,11 +191,29 @@ def channel_stats(
     """
     if len(images) == 0:
         raise DataError("Cannot compute channel statistics of an empty training set.")
+    return stats_from_histograms(channel_histograms(images))
+
+
+def channel_histograms(images: np.ndarray) -> np.ndarray:
+    """int64 [C, 256]: how often each pixel value occurs in each channel of uint8 images.
+
+    Histograms add up, so a stream's statistics are computed batch by batch
+    (`enas_tf.data.image_stream`) with nothing kept but these counts.
+    """
     images = np.asarray(images, dtype=np.uint8)
+    return np.stack(
+        [np.bincount(images[..., c].ravel(), minlength=256) for c in range(images.shape[-1])]
+    )
+
+
+def stats_from_histograms(
+    histograms: np.ndarray,
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) in 0..255 units from `channel_histograms` counts."""
     levels = np.arange(256, dtype=np.float64)
     means, stds = [], []
-    for c in range(images.shape[-1]):
-        counts = np.bincount(images[..., c].ravel(), minlength=256).astype(np.float64)
+    for channel_counts in histograms:
+        counts = channel_counts.astype(np.float64)
         total = counts.sum()
         mean = (counts * levels).sum() / total
         var = (counts * np.square(levels - mean)).sum() / total

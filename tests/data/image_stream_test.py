@@ -51,6 +51,12 @@ def test_counts_come_from_metadata_and_carves_are_disjoint_slices(tfds_shards):
     assert len(splits.channel_mean) == 3 and all(s > 1 for s in splits.channel_std)
 
 
+def test_max_train_examples_slices_the_stream(tfds_shards):
+    splits = image_stream.open_stream(_data(tfds_shards, max_train_examples=50))
+    assert (splits.num_train, splits.num_valid) == (50, 32)
+    assert splits.valid_split == "train[128:160]"
+
+
 def test_a_grayscale_resized_stream(tfds_shards):
     splits = image_stream.open_stream(_data(tfds_shards, color_mode="grayscale", image_size="8"))
     dataset = image_stream.eval_batches(splits, "test", batch_size=8)
