@@ -11,7 +11,7 @@ with the data; the in-memory path holds every decoded image.
 
 Usage:
     python bench/stream_memory.py                       # 5,000 and 40,000 images, 60 steps
-    python bench/stream_memory.py --images=2000 --steps=30
+    python bench/stream_memory.py --images=2000 --steps=30 --repeats=3
 
 Not a test: numbers depend on the machine. Record them in BUILD_NOTES.md with the command.
 """
@@ -31,6 +31,7 @@ from absl import app, flags  # noqa: E402
 
 _IMAGES = flags.DEFINE_integer("images", 5000, "training images at 1x (8x is 8 times more)")
 _STEPS = flags.DEFINE_integer("steps", 60, "child steps of every search")
+_REPEATS = flags.DEFINE_integer("repeats", 1, "runs of each setting (the peak varies by run)")
 _RUN = flags.DEFINE_string("run", "", "internal: run one search on this dataset directory")
 _STREAMING = flags.DEFINE_string("streaming", "on", "internal: data.streaming of that search")
 
@@ -110,25 +111,25 @@ def main(argv):
             sources[scale] = write_dataset(data_dir, _IMAGES.value * scale, f"bench_x{scale}")
             print(f"wrote {_IMAGES.value * scale} images in {time.perf_counter() - started:.0f} s")
         print(f"{'data':>8} {'streaming':>9} {'peak RSS MB':>12} {'seconds':>8}")
-        for streaming in ("on", "off"):
-            for scale in (1, 8):
-                started = time.perf_counter()
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        os.path.abspath(__file__),
-                        f"--run={sources[scale]}",
-                        f"--streaming={streaming}",
-                        f"--steps={_STEPS.value}",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                )
-                lines = [x for x in result.stdout.splitlines() if x.startswith("PEAK_MB")]
-                peak = lines[-1].split()[1] if lines else "failed: " + result.stderr[-300:]
-                seconds = time.perf_counter() - started
-                print(f"{_IMAGES.value * scale:>8} {streaming:>9} {peak:>12} {seconds:>8.0f}")
+        settings = [(s, x) for _ in range(_REPEATS.value) for s in ("on", "off") for x in (1, 8)]
+        for streaming, scale in settings:
+            started = time.perf_counter()
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    f"--run={sources[scale]}",
+                    f"--streaming={streaming}",
+                    f"--steps={_STEPS.value}",
+                ],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            )
+            lines = [x for x in result.stdout.splitlines() if x.startswith("PEAK_MB")]
+            peak = lines[-1].split()[1] if lines else "failed: " + result.stderr[-300:]
+            seconds = time.perf_counter() - started
+            print(f"{_IMAGES.value * scale:>8} {streaming:>9} {peak:>12} {seconds:>8.0f}")
 
 
 if __name__ == "__main__":

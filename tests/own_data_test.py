@@ -108,7 +108,7 @@ def test_an_npz_of_grayscale_arrays(tmp_path, class_images):
     path = tmp_path / "arrays.npz"
     names = np.array(["north", "east", "south", "west"])
     np.savez(path, x_train=x[..., 0], y_train=y, x_test=tx, y_test=ty, class_names=names)
-    outputs = pipeline.run(_tiny("micro", path, num_valid=24), str(tmp_path / "run"))
+    outputs = pipeline.run(_tiny("macro", path, num_valid=24), str(tmp_path / "run"))
     assert 0.0 <= outputs["retrain"]["test_accuracy"] <= 1.0
     _check_served(outputs["export"], tx[:3], list(names), tmp_path)
 

@@ -19,6 +19,7 @@ import tensorflow as tf
 from enas_tf.layers.heads import ClassifierHead
 from enas_tf.layers.macro_layers import FixedMacroLayer, SharedMacroLayer
 from enas_tf.layers.ops import FactorizedReduce, make_norm
+from enas_tf.layers.stem import StemReductions
 from enas_tf.spaces import macro
 from enas_tf.spaces.macro import layout as token_layout
 from enas_tf.spaces.macro.layout import pool_after as macro_pool_after
@@ -53,6 +54,8 @@ class _MacroNetwork(keras.layers.Layer):
             filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="stem"
         )
         self.stem_norm = make_norm(search, "stem_bn")
+        # Large images are halved before the stem (none at 32x32 or less).
+        self.stem_reductions = StemReductions(filters, search=search, name="stem_reductions")
         # reductions[layer][j] brings output j (0 = stem) to the next resolution.
         self.reductions = {
             layer: [
@@ -71,7 +74,8 @@ class _MacroNetwork(keras.layers.Layer):
         raise NotImplementedError
 
     def call(self, images, arc=None, training=None):
-        outputs = [self.stem_norm(self.stem(images), training=training)]
+        x = self.stem_reductions(images, training=training)
+        outputs = [self.stem_norm(self.stem(x), training=training)]
         for layer in range(1, self.num_layers + 1):
             outputs.append(self._run_layer(layer, outputs, arc, training))
             if layer in self.reductions:

@@ -15,6 +15,7 @@ import tensorflow as tf
 from enas_tf.layers.heads import AuxHead, ClassifierHead
 from enas_tf.layers.micro_cells import FixedMicroCell, SharedMicroCell
 from enas_tf.layers.ops import make_norm
+from enas_tf.layers.stem import StemReductions
 from enas_tf.models.micro_layout import aux_head_position, micro_layout
 from enas_tf.spaces.micro import MicroArc
 from enas_tf.spaces.micro import layout as token_layout
@@ -35,6 +36,8 @@ class _MicroNetwork(keras.layers.Layer):
             name="stem",
         )
         self.stem_norm = make_norm(search, "stem_bn")
+        # Large images are halved before the stem (none at 32x32 or less).
+        self.stem_reductions = StemReductions(3 * filters, search=search, name="stem_reductions")
         self.head = ClassifierHead(num_classes, keep_prob, name="head")
         self.aux_position = aux_head_position(self.layout) if use_aux_head else None
         self.aux_head = (
@@ -45,7 +48,8 @@ class _MicroNetwork(keras.layers.Layer):
         raise NotImplementedError
 
     def call(self, images, arc=None, training=None):
-        x = self.stem_norm(self.stem(images), training=training)
+        x = self.stem_reductions(images, training=training)
+        x = self.stem_norm(self.stem(x), training=training)
         prev_prev, prev = x, x
         aux_logits = None
         for position in range(len(self.layout)):
