@@ -28,6 +28,7 @@ from enas_tf.data import image_arrays
 from enas_tf.errors import DataError
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+VALID_NAMES = ("valid", "validation", "val")
 _MAX_BAD_FRACTION = 0.01
 _NAMED_IN_MESSAGES = 5
 
@@ -48,6 +49,37 @@ def class_subfolders(directory: str) -> list[str]:
         for name in os.listdir(directory)
         if not name.startswith(".") and os.path.isdir(os.path.join(directory, name))
     )
+
+
+def split_directories(path: str, *, train: str, valid: str, test: str) -> dict:
+    """{'train': dir, 'valid': dir or None, 'test': dir or None} of an image folder.
+
+    A folder with a `train` subfolder (the name is `data.train_split`) holds split folders:
+    `valid` is `data.valid_split` if set, else the first of `valid/`, `validation/`, `val/`
+    present; `test` is `data.test_split` if present. Otherwise the folder itself is the
+    training split of class folders (validation and test are then carved).
+
+    Raises:
+      DataError: `data.valid_split` names a subfolder that does not exist.
+    """
+    names = class_subfolders(path)
+    dirs = {"train": path, "valid": None, "test": None}
+    if train not in names:
+        return dirs
+    dirs["train"] = os.path.join(path, train)
+    for name in (valid,) if valid else VALID_NAMES:
+        if name in names:
+            dirs["valid"] = os.path.join(path, name)
+            break
+    else:
+        if valid:
+            raise DataError(
+                f"data.valid_split={valid!r}: {path} has no such subfolder (it has "
+                f"{', '.join(names)})."
+            )
+    if test and test in names:
+        dirs["test"] = os.path.join(path, test)
+    return dirs
 
 
 def list_images(directory: str, class_names: tuple[str, ...] | None = None) -> FolderListing:
@@ -120,6 +152,27 @@ def _decode(path: str) -> np.ndarray | str:
         return image.numpy()
     except (OSError, tf.errors.OpError) as e:
         return getattr(e, "message", None) or str(e) or type(e).__name__
+
+
+def readable(listing: FolderListing, what: str) -> FolderListing:
+    """The listing without the files that cannot be decoded, by the module's 1% rule.
+
+    Decodes every file once and keeps nothing but the verdict, in chunks, so a folder far
+    larger than memory is checked in bounded memory (`enas_tf.data.write_shards`).
+    """
+    keep, bad = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for start in range(0, len(listing.paths), 1024):
+            chunk = listing.paths[start : start + 1024]
+            for offset, result in enumerate(pool.map(_decode, chunk)):
+                if isinstance(result, str):
+                    bad.append((chunk[offset], result))
+                else:
+                    keep.append(start + offset)
+    _apply_bad_file_rule(bad, len(listing.paths), what)
+    return FolderListing(
+        tuple(listing.paths[i] for i in keep), listing.labels[keep], listing.class_names
+    )
 
 
 def read_images(

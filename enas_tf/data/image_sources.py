@@ -41,7 +41,7 @@ from enas_tf.data import (
 from enas_tf.errors import DataError
 
 _ORDER_SEED = 20180209  # a property of the data, not of the run seed
-VALID_NAMES = ("valid", "validation", "val")
+VALID_NAMES = image_folder.VALID_NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,27 +209,12 @@ def _load_npz(path: str):
 
 def _load_folder(path: str, data_config, *, color_mode, size, resize_mode) -> SourceSplits:
     """An image folder: `train/` (+ `valid/`, `test/`) of class folders, or class folders."""
-    names = image_folder.class_subfolders(path)
-    train_name = str(data_config.get("train_split", "train")) or "train"
-    split_dirs = {"train": None, "valid": None, "test": None}
-    if train_name in names:
-        split_dirs["train"] = os.path.join(path, train_name)
-        valid_name = str(data_config.get("valid_split", ""))
-        for name in (valid_name,) if valid_name else VALID_NAMES:
-            if name in names:
-                split_dirs["valid"] = os.path.join(path, name)
-                break
-        else:
-            if valid_name:
-                raise DataError(
-                    f"data.valid_split={valid_name!r}: {path} has no such subfolder "
-                    f"(it has {', '.join(names)})."
-                )
-        test_name = str(data_config.get("test_split", "test"))
-        if test_name and test_name in names:
-            split_dirs["test"] = os.path.join(path, test_name)
-    else:
-        split_dirs["train"] = path
+    split_dirs = image_folder.split_directories(
+        path,
+        train=str(data_config.get("train_split", "train")) or "train",
+        valid=str(data_config.get("valid_split", "")),
+        test=str(data_config.get("test_split", "test")),
+    )
     listing = image_folder.list_images(split_dirs["train"])
     options = dict(color_mode=color_mode, size=size, resize_mode=resize_mode)
     arrays = {
