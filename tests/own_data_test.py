@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from configs import tiny
 from enas_tf import pipeline
+from enas_tf.tasks.image import ImageTask
 
 
 def _tiny(space, source, **data):
@@ -66,12 +67,16 @@ def _check_served(export_dir, images, class_names, tmp_path):
         assert f.read().split("\n")[:-1] == list(class_names)
 
 
-def test_a_grayscale_28x28_folder_of_three_classes(tmp_path, write_image_folder):
+def test_a_grayscale_28x28_folder_of_three_classes_searched_at_20x20(tmp_path, write_image_folder):
     names = ["circle", "square", "triangle"]
     root = write_image_folder(
         tmp_path / "shapes", names, height=28, width=28, channels=1, per_class=30
     )
-    config = _tiny("micro", root, valid_fraction=0.25, test_fraction=0.2)
+    # The search at 20x20, the retraining and export at the folder's 28x28.
+    config = _tiny("micro", root, valid_fraction=0.25, test_fraction=0.2, image_size="20")
+    config.retrain.image_size = "28"
+    task = ImageTask.load(config)
+    assert task.image_shape == (20, 20, 1) and task.retrain_image_shape == (28, 28, 1)
     outputs = pipeline.run(config, str(tmp_path / "run"))
     assert 0.0 <= outputs["retrain"]["test_accuracy"] <= 1.0
     served = tf.saved_model.load(outputs["export"]).signatures["serving_default"]

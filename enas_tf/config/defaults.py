@@ -214,6 +214,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.retrain.optimizer = optimizer_section(lr_max=0.05, lr_min=0.0001, l2=2e-4)
     c.retrain.drop_path_keep_prob = 0.6
     c.retrain.cutout_size = 16  # the paper's 2.89% used CutOut; 0 reproduces the 3.54% setting.
+    # '' = the search's resolution; e.g. '64' retrains (and exports) at 64x64 while the search
+    # ran at data.image_size: images are loaded at this size and the search's batches resized.
+    c.retrain.image_size = ""
     return c
 
 

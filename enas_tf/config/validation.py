@@ -115,6 +115,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     registry.of(config).check_config()
     if "color_mode" in config.data:  # the image tasks' data section
         _validate_image_data(config.data)
+        _validate_retrain_size(config)
     if "vocab_size" in config.data:  # a language-model data section (the rnn space's)
         _validate_text_data(config.data)
     _validate_controller(config.search.controller)
@@ -156,6 +157,21 @@ def _validate_image_data(data) -> None:
             value,
             "must be in [0, 1) (0 = not carved by fraction)",
         )
+
+
+def _validate_retrain_size(config) -> None:
+    """`retrain.image_size` parses and comes with the search's own `data.image_size`."""
+    value = config.retrain.get("image_size", "")
+    try:
+        size = image_options.parse_image_size(value)
+    except DataError as e:
+        raise ConfigError(str(e).replace("data.image_size", "retrain.image_size")) from None
+    require(
+        size is None or bool(str(config.data.get("image_size", "")).strip()),
+        "retrain.image_size",
+        value,
+        "needs data.image_size too (the search's resolution; images load at the retrain's)",
+    )
 
 
 def _validate_text_data(data) -> None:

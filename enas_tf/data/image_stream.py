@@ -13,7 +13,7 @@ shard range), shuffles its shards' order and a bounded buffer of still-encoded e
 (`data.shuffle_buffer`), decodes and resizes in a parallel map, and batches its share of the
 global batch with `drop_remainder` (static shapes for TPU). Every pipeline yields exactly
 `steps` batches per epoch (its part repeats if it is short), so workers never wait on each
-other at an epoch end. Augmentation is the in-memory pipeline's (`images.augment_batch`),
+other at an epoch end. Augmentation is the in-memory pipeline's (`image_augment.augment_batch`),
 seeded by (seed, epoch, pipeline, step), so a seed reproduces the stream and a resumed epoch
 skips the examples it had consumed before decoding them.
 
@@ -32,7 +32,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from enas_tf.data import image_arrays, image_options, images, parallel_map, tfds_images
+from enas_tf.data import (
+    image_arrays,
+    image_augment,
+    image_options,
+    images,
+    parallel_map,
+    tfds_images,
+)
 from enas_tf.errors import DataError
 from enas_tf.runtime.replicas import PipelineBatches
 
@@ -233,6 +240,7 @@ def train_batches(
     skip: int,
     cutout_size: int,
     shuffle_buffer: int,
+    resize_to: tuple[int, int] | None = None,
 ) -> PipelineBatches:
     """One epoch's training batches, each input pipeline reading its own part of the shards."""
     import tensorflow_datasets as tfds
@@ -257,9 +265,11 @@ def train_batches(
 
         def finish(step, batch):
             x, y = batch
-            x = images.standardize(x, splits.channel_mean, splits.channel_std)
+            x = images.standardize(
+                images.resize_batch(x, resize_to), splits.channel_mean, splits.channel_std
+            )
             step_seed = tf.stack([tf.constant(stream_seed, tf.int64), step + skip])
-            return images.augment_batch(x, step_seed, cutout_size), y
+            return image_augment.augment_batch(x, step_seed, cutout_size), y
 
         return batches.enumerate().map(finish).prefetch(parallel_map.PREFETCH_BATCHES)
 
@@ -284,6 +294,7 @@ def eval_batches(
     repeat: bool = False,
     drop_remainder: bool = True,
     shuffle_buffer: int = 10_000,
+    resize_to: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Global batches of the validation or test split, standardised, unaugmented."""
     spec = splits.valid_split if split == "valid" else splits.test_split
@@ -295,5 +306,10 @@ def eval_batches(
     decoded = parallel_map.map_and_prefetch(examples, _decoder(splits))
     batches = decoded.batch(batch_size, drop_remainder=drop_remainder or repeat)
     return batches.map(
-        lambda x, y: (images.standardize(x, splits.channel_mean, splits.channel_std), y)
+        lambda x, y: (
+            images.standardize(
+                images.resize_batch(x, resize_to), splits.channel_mean, splits.channel_std
+            ),
+            y,
+        )
     )

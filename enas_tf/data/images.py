@@ -25,12 +25,12 @@ from absl import logging
 
 from enas_tf.data import image_sources, parallel_map
 from enas_tf.data.cifar_files import CIFAR10_CLASS_NAMES  # noqa: F401 (re-exported)
+from enas_tf.data.image_augment import augment_batch
 from enas_tf.errors import DataError
 
 # Fixed seed of the training-set subsample for `max_train_examples`: a property of the data
 # config, not of the run seed, so runs with different seeds compare on the same images.
 _SUBSAMPLE_SEED = 20180209
-_PAD = 4  # pixels of zero padding before the random crop (paper and original code).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +249,7 @@ def make_train_dataset(
     augment: bool = True,
     cutout_size: int = 0,
     repeat: bool = True,
+    resize_to: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Shuffled, standardised, augmented training batches.
 
@@ -258,7 +259,7 @@ def make_train_dataset(
     as in the original `tf.train.shuffle_batch` pipeline.
 
     Args:
-      images: uint8 [N, H, W, 3].
+      images: uint8 [N, H, W, C].
       labels: int [N].
       batch_size: examples per batch.
       mean: per-channel mean (0..255 units) for standardisation.
@@ -267,9 +268,11 @@ def make_train_dataset(
       augment: pad-4/random-crop/flip (and CutOut if `cutout_size`).
       cutout_size: side of the CutOut square (0 = no CutOut).
       repeat: repeat forever instead of one epoch.
+      resize_to: (height, width) the batches are resized to (the search's resolution when
+        the images are stored at the retrain's), or None.
 
     Returns:
-      Dataset of (float32 [B, H, W, 3], int32 [B]).
+      Dataset of (float32 [B, H, W, C], int32 [B]).
     """
     _check_batch(batch_size, len(labels), drop_remainder=True)
     images_t, labels_t = _to_tensors(images, labels)
@@ -286,7 +289,7 @@ def make_train_dataset(
     order = epochs.flat_map(epoch_order).batch(batch_size, drop_remainder=True)
 
     def make_batch(step, idx):
-        x = standardize(tf.gather(images_t, idx), mean, std)
+        x = standardize(resize_batch(tf.gather(images_t, idx), resize_to), mean, std)
         y = tf.gather(labels_t, idx)
         if augment:
             x = augment_batch(x, tf.stack([tf.constant(seed, tf.int64), step]), cutout_size)
@@ -305,11 +308,12 @@ def make_eval_dataset(
     drop_remainder: bool = True,
     shuffle_seed: int | None = None,
     repeat: bool = False,
+    resize_to: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Standardised, unaugmented batches for validation, controller rewards and testing.
 
     Args:
-      images: uint8 [N, H, W, 3].
+      images: uint8 [N, H, W, C].
       labels: int [N].
       batch_size: examples per batch.
       mean: per-channel mean (0..255 units).
@@ -318,9 +322,10 @@ def make_eval_dataset(
       shuffle_seed: if set, each pass is a permutation seeded by `(shuffle_seed, pass)`, so
         controller rewards see different validation minibatches, reproducibly.
       repeat: repeat forever.
+      resize_to: (height, width) the batches are resized to, or None.
 
     Returns:
-      Dataset of (float32 [B, H, W, 3], int32 [B]).
+      Dataset of (float32 [B, H, W, C], int32 [B]).
     """
     _check_batch(batch_size, len(labels), drop_remainder)
     images_t, labels_t = _to_tensors(images, labels)
@@ -345,9 +350,17 @@ def make_eval_dataset(
         order = order.batch(batch_size, drop_remainder=True)
 
     def make_batch(idx):
-        return standardize(tf.gather(images_t, idx), mean, std), tf.gather(labels_t, idx)
+        x = resize_batch(tf.gather(images_t, idx), resize_to)
+        return standardize(x, mean, std), tf.gather(labels_t, idx)
 
     return parallel_map.map_and_prefetch(order, make_batch)
+
+
+def resize_batch(images, size: tuple[int, int] | None):
+    """A batch of pixels [B, H, W, C] at `size` (antialiased bilinear), unchanged if None."""
+    if size is None or tuple(images.shape[1:3]) == tuple(size):
+        return images
+    return tf.image.resize(tf.cast(images, tf.float32), size, antialias=True)
 
 
 def _check_batch(batch_size: int, n: int, drop_remainder: bool) -> None:
@@ -371,65 +384,3 @@ def _to_tensors(images, labels) -> tuple[tf.Tensor, tf.Tensor]:
         )
     with tf.device("/cpu:0"):
         return tf.constant(images), tf.constant(labels.astype(np.int32, copy=False))
-
-
-# --------------------------------------------------------------------------------------------
-# Augmentation.
-
-
-def augment_batch(images: tf.Tensor, seed: tf.Tensor, cutout_size: int = 0) -> tf.Tensor:
-    """The paper's augmentation on a standardised float batch, one random draw per image.
-
-    Zero-pads by 4 (zero = the mean pixel, since padding follows standardisation), crops a
-    random HxW window, flips horizontally with probability 1/2, then optionally zeroes a
-    `cutout_size` square whose centre is uniform over the image (clipped at the borders).
-
-    Args:
-      images: float32 [B, H, W, C].
-      seed: int64 [2] stateless seed; the same seed gives the same augmentation.
-      cutout_size: CutOut square side (0 = none).
-
-    Returns:
-      float32 [B, H, W, C].
-    """
-    crop_seed, flip_seed, cut_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=3))
-    images = random_crop_flip(images, crop_seed, flip_seed)
-    if cutout_size > 0:
-        images = cutout(images, cut_seed, cutout_size)
-    return images
-
-
-def random_crop_flip(images: tf.Tensor, crop_seed: tf.Tensor, flip_seed: tf.Tensor) -> tf.Tensor:
-    """Pad-4 random crop and horizontal flip as two batched gathers (rows, then columns)."""
-    batch = tf.shape(images)[0]
-    height, width = images.shape[1], images.shape[2]
-    padded = tf.pad(images, [[0, 0], [_PAD, _PAD], [_PAD, _PAD], [0, 0]])
-    offsets = tf.random.stateless_uniform(
-        [batch, 2], seed=crop_seed, minval=0, maxval=2 * _PAD + 1, dtype=tf.int32
-    )
-    flip = tf.random.stateless_uniform([batch], seed=flip_seed) < 0.5
-    rows = offsets[:, :1] + tf.range(height)[tf.newaxis, :]
-    col_steps = tf.where(
-        flip[:, tf.newaxis], tf.range(width - 1, -1, -1)[tf.newaxis, :], tf.range(width)
-    )
-    cols = offsets[:, 1:] + col_steps
-    out = tf.gather(padded, rows, axis=1, batch_dims=1)
-    out = tf.gather(out, cols, axis=2, batch_dims=1)
-    return tf.ensure_shape(out, images.shape)
-
-
-def cutout(images: tf.Tensor, seed: tf.Tensor, size: int) -> tf.Tensor:
-    """Zeroes a size x size square per image, centre uniform over the image, clipped at borders."""
-    batch = tf.shape(images)[0]
-    height, width = images.shape[1], images.shape[2]
-    y_seed, x_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-    cy = tf.random.stateless_uniform([batch], seed=y_seed, minval=0, maxval=height, dtype=tf.int32)
-    cx = tf.random.stateless_uniform([batch], seed=x_seed, minval=0, maxval=width, dtype=tf.int32)
-    top = cy - size // 2
-    left = cx - size // 2
-    ys = tf.range(height)[tf.newaxis, :]
-    xs = tf.range(width)[tf.newaxis, :]
-    in_rows = (ys >= top[:, None]) & (ys < top[:, None] + size)  # [B, H]
-    in_cols = (xs >= left[:, None]) & (xs < left[:, None] + size)  # [B, W]
-    hole = in_rows[:, :, None] & in_cols[:, None, :]  # [B, H, W]
-    return tf.where(hole[..., tf.newaxis], tf.zeros_like(images), images)

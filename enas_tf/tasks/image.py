@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 
 import keras
+import ml_collections
 import tensorflow as tf
 
 from enas_tf import config as config_lib
 from enas_tf import training
-from enas_tf.data import image_stream
+from enas_tf.data import image_options, image_stream
 from enas_tf.data import images as image_data
 from enas_tf.export import write_version
 from enas_tf.runtime import replicas
@@ -41,24 +42,45 @@ class ImageTask:
         self.streamed = isinstance(splits, image_stream.StreamSplits)
         config_lib.check_batch_sizes(config, splits.num_train, splits.num_valid)
         self.steps_per_epoch = splits.num_train // config.search.batch_size
-        self.image_shape = splits.image_shape
+        # Images are stored at the retrain's resolution; with `retrain.image_size` set the
+        # search sees them resized to `data.image_size` (its own, smaller, resolution).
+        self.retrain_image_shape = tuple(splits.image_shape)
+        search_size = None
+        if image_options.parse_image_size(config.retrain.get("image_size", "")):
+            search_size = image_options.parse_image_size(config.data.image_size)
+        if search_size == self.retrain_image_shape[:2]:
+            search_size = None
+        self.search_resize = search_size
+        channels = self.retrain_image_shape[2]
+        self.image_shape = (*search_size, channels) if search_size else self.retrain_image_shape
         self.chance_score = 1.0 / splits.num_classes  # accuracy of a uniform guess
 
     @classmethod
     def load(cls, config) -> ImageTask:
-        """The task on `config.data` (a bad path or file fails here), streamed if too large."""
-        if image_stream.should_stream(config.data):
-            return cls(config, image_stream.open_stream(config.data))
-        return cls(config, image_data.load_image_splits(config.data))
+        """The task on `config.data` (a bad path or file fails here), streamed if too large.
+
+        With `retrain.image_size` set, the images are loaded at that size.
+        """
+        data = config.data
+        retrain_size = str(config.retrain.get("image_size", "")).strip()
+        if image_options.parse_image_size(retrain_size):
+            data = ml_collections.ConfigDict(config.data.to_dict())
+            data.image_size = retrain_size
+        if image_stream.should_stream(data):
+            return cls(config, image_stream.open_stream(data))
+        return cls(config, image_data.load_image_splits(data))
 
     @property
     def description(self) -> str:
         """One line for the run's log: the splits' sizes, the image shape, streamed or not."""
         splits = self.splits
         where = "streamed from TFRecord shards" if self.streamed else "in memory"
+        retrain = ""
+        if self.search_resize:
+            retrain = f" (retrained and exported at {self.retrain_image_shape})"
         return (
             f"{splits.num_train} train / {splits.num_valid} valid / {splits.num_test} test "
-            f"images of shape {self.image_shape}, {where}"
+            f"images of shape {self.image_shape}{retrain}, {where}"
         )
 
     # Models and optimizers (called inside strategy.scope()) ---------------------------------
@@ -80,10 +102,14 @@ class ImageTask:
     def train_dataset(self, epoch: int, skip: int):
         """Epoch `epoch` of the training split (a pure function of seed and epoch), minus `skip`."""
         return self._train_batches(
-            self.config.search.batch_size, self.config.seed * 100003 + epoch, skip, cutout=0
+            self.config.search.batch_size,
+            self.config.seed * 100003 + epoch,
+            skip,
+            cutout=0,
+            resize_to=self.search_resize,
         )
 
-    def _train_batches(self, batch_size: int, seed: int, skip: int, cutout: int):
+    def _train_batches(self, batch_size: int, seed: int, skip: int, cutout: int, resize_to=None):
         """Augmented global batches in memory, or each input pipeline's own when streamed."""
         splits = self.splits
         if self.streamed:
@@ -95,6 +121,7 @@ class ImageTask:
                 skip=skip,
                 cutout_size=cutout,
                 shuffle_buffer=int(self.config.data.get("shuffle_buffer", 10_000)),
+                resize_to=resize_to,
             )
         dataset = image_data.make_train_dataset(
             splits.train_images,
@@ -106,6 +133,7 @@ class ImageTask:
             augment=True,
             cutout_size=cutout,
             repeat=False,
+            resize_to=resize_to,
         )
         return dataset.skip(skip)
 
@@ -119,6 +147,7 @@ class ImageTask:
                 batch_size=self.config.search.eval_batch_size,
                 shuffle_seed=shuffle_seed,
                 repeat=True,
+                resize_to=self.search_resize,
             )
         return image_data.make_eval_dataset(
             splits.valid_images,
@@ -128,6 +157,7 @@ class ImageTask:
             std=splits.channel_std,
             shuffle_seed=shuffle_seed,
             repeat=True,
+            resize_to=self.search_resize,
         )
 
     # Per-replica math ------------------------------------------------------------------------
@@ -175,7 +205,7 @@ class ImageTask:
     def build_child(self, arc):
         """The fixed network of `arc` at the retrain size (call inside `strategy.scope()`)."""
         return registry.of(self.config).build_child(
-            arc, num_classes=self.splits.num_classes, image_shape=self.image_shape
+            arc, num_classes=self.splits.num_classes, image_shape=self.retrain_image_shape
         )
 
     def make_retrain_optimizer(self, steps_per_epoch: int):
@@ -261,7 +291,9 @@ class ImageTask:
         def write(staging):
             archive = keras.export.ExportArchive()
             archive.track(child)
-            image_serving.add_endpoints(archive, child, splits, self.image_shape, resize_mode)
+            image_serving.add_endpoints(
+                archive, child, splits, self.retrain_image_shape, resize_mode
+            )
             archive.write_out(staging, verbose=False)
             with open(os.path.join(staging, "class_names.txt"), "w", encoding="utf-8") as f:
                 f.write("\n".join(splits.class_names) + "\n")

@@ -190,6 +190,8 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("data.streaming", "yes", "data.streaming='yes'"),
         ("data.memory_limit_mb", 0.0, "data.memory_limit_mb=0.0: must be > 0"),
         ("data.shuffle_buffer", 0, "data.shuffle_buffer=0: must be >= 1"),
+        ("retrain.image_size", "64", "retrain.image_size='64': needs data.image_size too"),
+        ("retrain.image_size", "6x", "retrain.image_size='6x': must be ''"),
     ],
 )
 def test_validate_names_the_bad_key(key, value, match):

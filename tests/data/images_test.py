@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf.data import embedded
+from enas_tf.data import embedded, image_augment
 from enas_tf.data import images as image_data
 from enas_tf.errors import DataError
 
@@ -223,7 +223,7 @@ def test_flip_happens_about_half_the_time():
 
 def test_cutout_zeroes_a_clipped_square():
     ones = tf.ones([200, SIZE, SIZE, 3])
-    out = image_data.cutout(ones, tf.constant([1, 2], tf.int64), 6).numpy()
+    out = image_augment.cutout(ones, tf.constant([1, 2], tf.int64), 6).numpy()
     heights, widths = [], []
     for image in out:
         zero = image[..., 0] == 0
