@@ -200,6 +200,10 @@ def _read(splits: StreamSplits, split: str, *, shuffle_files=False, read_config=
     """(encoded image, label) pairs of `split`, still encoded (decoding is the caller's)."""
     import tensorflow_datasets as tfds
 
+    # TFDS caches a dataset under 250 MiB in memory on its first unshuffled pass ("autocache"):
+    # a stream must hold nothing that grows with the data.
+    read_config = read_config or tfds.ReadConfig()
+    read_config.try_autocache = False
     dataset = splits.builder.as_dataset(
         split=split,
         shuffle_files=shuffle_files,
@@ -257,7 +261,9 @@ def train_batches(
                 "input pipeline %d of %d reads %s", index, count, describe_part(splits, part)
             )
         stream_seed = (seed * _SEED_MIX + index) % (2**31 - 1)
-        read = tfds.ReadConfig(shuffle_seed=stream_seed, shuffle_reshuffle_each_iteration=True)
+        read = tfds.ReadConfig(
+            shuffle_seed=stream_seed, shuffle_reshuffle_each_iteration=True, try_autocache=False
+        )
         examples = _read(splits, part, shuffle_files=True, read_config=read).repeat()
         examples = examples.shuffle(shuffle_buffer, seed=stream_seed).skip(skip * rows)
         batches = parallel_map.map_and_prefetch(examples, _decoder(splits))
