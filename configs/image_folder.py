@@ -19,6 +19,10 @@ Arguments: `path` (the folder; or --config.data.source=...), `size` (the search 
 resolution, default 32: every image is resized to it, keeping its aspect ratio by cropping the
 centre; `--config.data.resize_mode=stretch|pad` otherwise), `space` (micro, default, or macro).
 
+Measured on the example folder (`size=16`, 2 cores shared with another job): 28m35s, the
+search 11m32s (last check ahead of random by 9.0 SE: learned), test accuracy 1.000
+(BUILD_NOTES, "Users' own data").
+
 The search is the quickstart's, whose settings learned on the embedded images on 2 CPU cores
 (BUILD_NOTES, "Session 10"): 2-node cells, 3 cells x 8 filters, 30 epochs, a warm-up of 9
 epochs of uniform arcs, a group baseline and the in-run check against random arcs every 10
