@@ -17,6 +17,7 @@ import ml_collections
 from absl import logging
 
 from enas_tf import config as config_lib
+from enas_tf.config import workdir_config
 from enas_tf.errors import WorkdirError
 from enas_tf.runtime import files, interrupts, replicas, seeds, workdir_lock
 from enas_tf.runtime import precision as precision_lib
@@ -25,71 +26,6 @@ from enas_tf.spaces import arc_io, registry
 
 MODES = ("all", "search", "derive", "retrain", "export", "audit")
 PHASES = ("search", "retrain")  # the phases with their own jit_compile setting
-# Keys that fix the shapes of checkpointed variables or the data: a workdir cannot change them.
-_STRUCTURAL_KEYS = ("space", "seed", "data", "search.model", "retrain.model", "arc")
-
-
-def _lookup(config_dict: dict, dotted: str):
-    value = config_dict
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-# Structural keys added after workdirs of earlier versions exist, with the value that
-# reproduces the earlier behaviour: a saved config without one resumes as if it had it.
-_ADDED_KEYS = {
-    "data.train_split": "train",
-    "data.valid_split": "",
-    "data.test_split": "test",
-    "data.valid_fraction": 0.0,
-    "data.test_fraction": 0.0,
-    "data.color_mode": "auto",
-    "data.image_size": "",
-    "data.resize_mode": "stretch",
-    "data.streaming": "auto",
-    "data.memory_limit_mb": 2048.0,
-    "data.shuffle_buffer": 10_000,
-    "data.train_file": "",
-    "data.valid_file": "",
-    "data.test_file": "",
-    "data.vocab_size": 0,
-}
-
-
-def _with_added_keys(saved: dict, current: dict) -> dict:
-    """`saved` plus the `_ADDED_KEYS` it predates (only those the current config has)."""
-    for dotted, value in _ADDED_KEYS.items():
-        section, key = dotted.split(".")
-        saved_section = saved.get(section)
-        if (
-            isinstance(saved_section, dict)
-            and key not in saved_section
-            and key in current.get(section, {})
-        ):
-            saved_section[key] = value
-    return saved
-
-
-def check_workdir_config(config, workdir: str) -> None:
-    """Refuses to resume a workdir whose saved config differs in a structural key."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        return
-    try:
-        saved = files.read_json(path)
-    except (OSError, json.JSONDecodeError) as error:
-        raise WorkdirError(f"{path} is unreadable ({error}); use a new --workdir") from error
-    current = json.loads(config.to_json())
-    saved = _with_added_keys(saved, current)
-    for key in _STRUCTURAL_KEYS:
-        if _lookup(saved, key) != _lookup(current, key):
-            raise WorkdirError(
-                f"--workdir={workdir} was created with a different config.{key} "
-                f"(saved {_lookup(saved, key)!r}, now {_lookup(current, key)!r}). A workdir "
-                "resumes one run: use a new --workdir, or the saved config "
-                f"(--config={path} is not a .py file; pass the same flags as before)."
-            )
 
 
 def _resolve_arc(config):
@@ -112,7 +48,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     config_lib.validate(config)
     files.check_workdir(workdir)
     fixed_arc = _resolve_arc(config)
-    check_workdir_config(config, workdir)
+    workdir_config.check_workdir_config(config, workdir)
     _check_stage_inputs(workdir, mode, fixed_arc)
     plan = None
     if mode == "audit":  # what the audit needs (a finished search) is checked before writing
@@ -347,7 +283,7 @@ def check_replica_batches(config, strategy) -> None:
     if "retrain" in config:
         keys += ["retrain.batch_size", "retrain.eval_batch_size"]
     for key in keys:
-        replicas.check_divisible(_lookup(config.to_dict(), key), strategy, key)
+        replicas.check_divisible(workdir_config.lookup(config.to_dict(), key), strategy, key)
 
 
 def _load_derived_arc(arc_path: str, mode: str):
@@ -367,7 +303,7 @@ def retrain_arc(config, workdir: str, strategy, task, arc, jit: bool) -> dict:
     retrain stage (config.json, `retrain/` checkpoints, resume, `result.json`) with the
     caller's strategy, task and lock, so that many arcs train in one process.
     """
-    check_workdir_config(config, workdir)
+    workdir_config.check_workdir_config(config, workdir)
     if replicas.is_chief(strategy):
         _write_config(config, workdir)
     return _retrain_and_export(config, workdir, strategy, task, arc, jit, "retrain")["retrain"]
