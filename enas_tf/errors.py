@@ -45,6 +45,14 @@ class WorkdirError(UserError, ValueError):
     """The workdir holds a run that the requested one cannot continue."""
 
 
+class RequestError(UserError, ValueError):
+    """A serving request body the exported model cannot answer (`enas_tf.rest_predict`).
+
+    The message says what TF Serving would refuse: the signature, a missing input, a value
+    that is not a tensor of the input's type.
+    """
+
+
 class CheckpointError(UserError, ValueError):
     """A checkpoint that does not belong to the model being restored."""
 

@@ -24,12 +24,10 @@ import sys
 import numpy as np
 from absl import app, flags
 
+from enas_tf.errors import RequestError
+
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "SavedModel directory (export/<version>).")
 _REQUEST = flags.DEFINE_string("request", "-", "JSON request body file ('-' = standard input).")
-
-
-class RequestError(ValueError):
-    """A request body TF Serving would refuse; the message says what is wrong."""
 
 
 def _decode_b64(value):
