@@ -151,37 +151,66 @@ def class_images():
     return make
 
 
+def _write_tfds_dataset(
+    data_dir, name, class_names, *, height, width, channels, num_train, num_test, num_shards=1
+):
+    """A prepared TFDS dataset of synthetic class images; returns its version directory.
+
+    Written with `tfds.dataset_builders.store_as_tfds_dataset`, as a user would prepare their
+    own; `data_dir` is what `data.tfds_data_dir` takes with `data.source=tfds:NAME`.
+    """
+    import tensorflow_datasets as tfds
+
+    rng = np.random.default_rng(0)
+    count = len(class_names)
+
+    def split(n):
+        labels = np.arange(n) % count
+        pixels = np.stack(
+            [_class_image(rng, int(k), count, height, width, channels) for k in labels]
+        )
+        return tf.data.Dataset.from_tensor_slices({"image": pixels, "label": labels})
+
+    features = tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Image(shape=(height, width, channels)),
+            "label": tfds.features.ClassLabel(names=list(class_names)),
+        }
+    )
+    builder = tfds.dataset_builders.store_as_tfds_dataset(
+        name=name,
+        version="1.0.0",
+        features=features,
+        split_datasets={"train": split(num_train), "test": split(num_test)},
+        data_dir=str(data_dir),
+        description="enas_tf test data",
+        download_config=tfds.download.DownloadConfig(num_shards=num_shards),
+    )
+    return str(builder.data_dir)
+
+
+@pytest.fixture(scope="session")
+def write_tfds_dataset():
+    """`write(data_dir, name, class_names, height=, width=, channels=, num_train=, num_test=,
+    num_shards=)` -> the prepared dataset's version directory."""
+    return _write_tfds_dataset
+
+
 @pytest.fixture(scope="session")
 def tfds_shards(tmp_path_factory):
     """A TFDS dataset of 160 train / 40 test RGB 16x16 images, 3 classes, in 4 TFRecord shards.
 
     Returns the dataset's version directory (what `data.source` takes); its data_dir is the
-    grandparent (`tfds:enas_test_shards` with `data.tfds_data_dir`). Written once per session
-    with `tfds.dataset_builders.store_as_tfds_dataset`, as a user would prepare their own.
+    grandparent (`tfds:enas_test_shards` with `data.tfds_data_dir`).
     """
-    import tensorflow_datasets as tfds
-
-    data_dir = str(tmp_path_factory.mktemp("tfds_shards"))
-    rng = np.random.default_rng(0)
-
-    def split(n):
-        labels = np.arange(n) % 3
-        pixels = np.stack([_class_image(rng, int(k), 3, 16, 16, 3) for k in labels])
-        return tf.data.Dataset.from_tensor_slices({"image": pixels, "label": labels})
-
-    features = tfds.features.FeaturesDict(
-        {
-            "image": tfds.features.Image(shape=(16, 16, 3)),
-            "label": tfds.features.ClassLabel(names=["left", "middle", "right"]),
-        }
+    return _write_tfds_dataset(
+        tmp_path_factory.mktemp("tfds_shards"),
+        "enas_test_shards",
+        ["left", "middle", "right"],
+        height=16,
+        width=16,
+        channels=3,
+        num_train=160,
+        num_test=40,
+        num_shards=4,
     )
-    builder = tfds.dataset_builders.store_as_tfds_dataset(
-        name="enas_test_shards",
-        version="1.0.0",
-        features=features,
-        split_datasets={"train": split(160), "test": split(40)},
-        data_dir=data_dir,
-        description="streaming test data",
-        download_config=tfds.download.DownloadConfig(num_shards=4),
-    )
-    return str(builder.data_dir)

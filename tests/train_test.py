@@ -108,20 +108,25 @@ def _start_workers(workdir, cluster, extra, logs, count=2):
     return processes
 
 
-def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
-    tmp_path, search_counters, free_ports
-):
-    workdir = str(tmp_path / "run")
-    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
-    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
-    processes = _start_workers(workdir, cluster, ["--config.search.epochs=1"], logs)
+def _run_workers(workdir, cluster, extra, logs):
+    """Runs two workers to the end (400 s at most); returns them and their stderr."""
+    processes = _start_workers(workdir, cluster, extra, logs)
     try:
         for process in processes:
             process.wait(timeout=400)
     finally:
         for p in processes:
             p.kill()
-    outputs = [open(log).read() for log in logs]
+    return processes, [open(log).read() for log in logs]
+
+
+def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
+    tmp_path, search_counters, free_ports
+):
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
+    processes, outputs = _run_workers(workdir, cluster, ["--config.search.epochs=1"], logs)
     for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
         assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
         assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
@@ -144,14 +149,7 @@ def test_two_workers_stream_each_its_own_shards(tmp_path, search_counters, free_
         "--config.data.streaming=on",
         "--config.data.num_valid=32",
     ]
-    processes = _start_workers(workdir, cluster, extra, logs)
-    try:
-        for process in processes:
-            process.wait(timeout=400)
-    finally:
-        for p in processes:
-            p.kill()
-    outputs = [open(log).read() for log in logs]
+    processes, outputs = _run_workers(workdir, cluster, extra, logs)
     parts = []
     for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
         assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"

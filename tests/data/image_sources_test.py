@@ -218,36 +218,20 @@ def test_a_missing_or_damaged_npz_is_named(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
+def tfds_dir(tmp_path_factory, write_tfds_dataset):
     """A prepared TFDS dataset 'enas_test_gray' (28x28x1, 3 classes) in its own data_dir."""
-    import tensorflow_datasets as tfds
-
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    rng = np.random.default_rng(0)
-
-    def split(n):
-        return tf.data.Dataset.from_tensor_slices(
-            {
-                "image": rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8),
-                "label": np.arange(n) % 3,
-            }
-        )
-
-    features = tfds.features.FeaturesDict(
-        {
-            "image": tfds.features.Image(shape=(28, 28, 1)),
-            "label": tfds.features.ClassLabel(names=["one", "two", "three"]),
-        }
+    data_dir = tmp_path_factory.mktemp("tfds")
+    write_tfds_dataset(
+        data_dir,
+        "enas_test_gray",
+        ["one", "two", "three"],
+        height=28,
+        width=28,
+        channels=1,
+        num_train=50,
+        num_test=10,
     )
-    tfds.dataset_builders.store_as_tfds_dataset(
-        name="enas_test_gray",
-        version="1.0.0",
-        features=features,
-        split_datasets={"train": split(50), "test": split(10)},
-        data_dir=data_dir,
-        description="test data",
-    )
-    return data_dir
+    return str(data_dir)
 
 
 def test_a_tfds_dataset_by_name_with_sliced_splits(tfds_dir):
