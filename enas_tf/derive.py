@@ -23,6 +23,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from enas_tf.board import tags
 from enas_tf.pictures import arc_pictures
 from enas_tf.runtime import files, replicas, summaries
 from enas_tf.search import check as search_check
@@ -98,7 +99,17 @@ def derive(config, workdir: str, search):
     )
     # Pictures first, arc.json last: a run killed in between derives again on its rerun, so
     # an arc.json never lacks its pictures (`draw_missing` redraws them for older workdirs).
-    _draw(config, workdir, search, best)
+    output = registry.of(config).picture_output_mode()
+    ranking = registry.arcs_table(
+        [(c[key_name], c["arc"]) for c in candidates], f"valid {task.metric}"
+    )
+    text = (
+        f"**Derived arc**: the best of {len(candidates)} policy samples by "
+        f"{'valid loss' if by_loss else f'valid {task.metric}'} on {_scored_on(config)}."
+        f"\n\n{registry.arc_markdown(best, output)}\n\n**Candidates**, best first:\n\n{ranking}"
+        f"\n\n**Check**: {check.summary()}"
+    )
+    _draw(config, workdir, search, best, text)
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))
     logging.info(
         "derive: best of %d sampled arcs%s has valid-minibatch %s %.4g: %s -> %s",
@@ -147,21 +158,22 @@ def _check_against_random(config, search, batches, candidates, key_name):
     )
 
 
-def _draw(config, workdir, search, arc) -> None:
-    """`arc.png` and `arc.dot` beside arc.json, and the picture in TensorBoard (valid/)."""
+def _draw(config, workdir, search, arc, text: str) -> None:
+    """`arc.png` and `arc.dot` beside arc.json, the picture and `text` in TensorBoard (valid/)."""
     output = registry.of(config).picture_output_mode()
-    _summarise(search.writers, int(search.state.child_step.numpy()), arc, output)
+    _summarise(search.writers, int(search.state.child_step.numpy()), arc, output, text)
     png, dot = arc_pictures.save_arc_pictures(arc, workdir, output_mode=output)
     logging.info("derive: drew the arc in %s (Graphviz: %s)", png, dot)
 
 
-def _summarise(writers, step: int, arc, output_mode: str) -> None:
-    """The derived arc in TensorBoard (valid/): its picture and its text."""
+def _summarise(writers, step: int, arc, output_mode: str, text: str) -> None:
+    """The derived arc in TensorBoard (valid/): its picture and `text` (tables, check)."""
     with writers.as_default("valid", step):
-        tf.summary.image("derived_arc", arc_pictures.arc_image_tensor(arc, output_mode=output_mode))
+        image = arc_pictures.arc_image_tensor(arc, output_mode=output_mode)
+        tf.summary.image(tags.DERIVED_PICTURE, image)
     # Its own tag: TensorBoard files a tag under the plugin of its first summary, so a text
-    # summary under "derived_arc" would vanish from the text tab and corrupt the image's step.
-    writers.text("valid", step, "derived_arc_text", registry.arc_markdown(arc))
+    # summary under the image's tag would vanish from the text tab and corrupt its step.
+    writers.text("valid", step, tags.DERIVED_ARC, text)
     writers.flush()
 
 
@@ -180,9 +192,12 @@ def draw_missing(config, workdir: str) -> list[str]:
     arc = arc_io.load_arc(os.path.join(workdir, "arc.json"))
     output = registry.of(config).picture_output_mode()
     drawn = list(arc_pictures.save_arc_pictures(arc, workdir, output_mode=output))
-    if not summaries.has_tag(os.path.join(workdir, "valid"), "derived_arc"):
-        _summarise(summaries.Writers(workdir), _last_child_step(workdir), arc, output)
-        drawn.append(os.path.join(workdir, "valid") + " (TensorBoard image derived_arc)")
+    if not summaries.has_tag(os.path.join(workdir, "valid"), tags.DERIVED_PICTURE):
+        text = f"**Derived arc** (arc.json):\n\n{registry.arc_markdown(arc, output)}"
+        _summarise(summaries.Writers(workdir), _last_child_step(workdir), arc, output, text)
+        drawn.append(
+            os.path.join(workdir, "valid") + f" (TensorBoard image {tags.DERIVED_PICTURE})"
+        )
     logging.info("derive: %s had lost its pictures; drew %s", workdir, ", ".join(drawn))
     return drawn
 

@@ -81,6 +81,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
                 "export/); delete a stage's outputs to redo it, or use another --workdir",
                 workdir,
             )
+            _update_board(config, workdir, task, strategy)
             return finished
         audited = audit.finished(plan) if plan else None
         if audited is not None:
@@ -90,6 +91,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
                 workdir,
                 workdir,
             )
+            _update_board(config, workdir, task, strategy)
             return {"audit": audited, "nothing_to_do": True}
         if not os.path.exists(os.path.join(workdir, "config.json")) and not (
             replicas.is_multi_worker(strategy)  # where building models is a collective
@@ -97,6 +99,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
             _check_checkpoints_fit(config, workdir, strategy, task, jit, mode, fixed_arc)
         if chief:
             _write_config(config, workdir)
+        _update_board(config, workdir, task, strategy)
         logging.info(
             "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
             workdir,
@@ -108,16 +111,20 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
             precision,
         )
         if plan:
-            return {"audit": audit.run(plan, config, strategy, task, jit, retrain_arc)}
+            outputs = {"audit": audit.run(plan, config, strategy, task, jit, retrain_arc)}
+            _update_board(config, workdir, task, strategy)
+            return outputs
         outputs = {}
         if fixed_arc is None and mode in ("all", "search", "derive"):
             outputs.update(_search_and_derive(config, workdir, strategy, task, jit["search"], mode))
+            _update_board(config, workdir, task, strategy)
         if mode in ("all", "retrain", "export"):
             arc_path = os.path.join(workdir, "arc.json")
             arc = fixed_arc or outputs.get("arc") or _load_derived_arc(arc_path, mode)
             outputs.update(
                 _retrain_and_export(config, workdir, strategy, task, arc, jit["retrain"], mode)
             )
+            _update_board(config, workdir, task, strategy)
         return outputs
     finally:
         lock.release()
@@ -201,6 +208,18 @@ def _check_checkpoints_fit(config, workdir, strategy, task, jit, mode, fixed_arc
         if arc is not None:
             retrain = Retrain(config, workdir, strategy, task, arc, jit["retrain"])
             retrain.manager.check_latest("retrain")
+
+
+def _update_board(config, workdir: str, task, strategy) -> None:
+    """The run's HParams session, custom-scalars layout and results so far (chief only).
+
+    Called at the start and after every stage: each value is written once, when the file it
+    is read from exists (`enas_tf.board.hparams`).
+    """
+    if replicas.is_chief(strategy):
+        from enas_tf.board import hparams
+
+        hparams.update(config, workdir, task.metric)
 
 
 def _write_config(config, workdir: str) -> None:

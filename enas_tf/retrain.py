@@ -19,7 +19,8 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import training
-from enas_tf.runtime import checkpoints, files, replicas, summaries
+from enas_tf.board import tags
+from enas_tf.runtime import checkpoints, console, files, replicas, summaries
 from enas_tf.spaces import arc_io
 from enas_tf.training.phase_loop import PhaseLoop
 
@@ -159,6 +160,7 @@ class Retrain:
         params = count_params(self.child)
         logging.info("retrain: %d trainable parameters", params)
         clock = (time.time(), int(self.step.numpy()))
+        self._step_lines, self._last_line = console.StepLines(), {"train": "", "eta": "?"}
         loop = PhaseLoop(
             self.config,
             self.steps_per_epoch,
@@ -192,9 +194,17 @@ class Retrain:
             )
             valid_score = self.evaluate("valid")
             logging.info(
-                "retrain epoch %d/%d: valid %s %.4f", epoch + 1, rt.epochs, metric, valid_score
+                "retrain epoch %d/%d: %svalid %s %.4f | ETA %s",
+                epoch + 1,
+                rt.epochs,
+                self._last_line["train"],
+                metric,
+                valid_score,
+                self._last_line["eta"],
             )
-            self.writers.scalars("valid", int(self.step.numpy()), {metric: valid_score})
+            self._step_lines.seen()
+            step = int(self.step.numpy())
+            self.writers.scalars("valid", step, {tags.retrain(metric): valid_score})
             self.epoch.assign_add(1)
             self._save()
         if valid_score is None:
@@ -210,7 +220,7 @@ class Retrain:
             "arc": self.arc.to_json(),
         }
         logging.info("retrain: test %s %.4f (valid %.4f)", metric, test_score, valid_score)
-        self.writers.scalars("test", int(self.step.numpy()), {metric: test_score})
+        # The test score is one number: a result (`result/*`, HParams), not a series.
         self.writers.flush()
         if replicas.is_chief(self.strategy):
             files.write_json_atomic(self.result_path, result)
@@ -230,15 +240,19 @@ class Retrain:
         step, total_steps = int(self.step.numpy()), rt.epochs * self.steps_per_epoch
         started, start_step = clock
         rate = (step - start_step) / max(time.time() - started, 1e-6)
-        lr = training.current_learning_rate(self.optimizer)
-        logging.info(
+        lr = training.last_step_learning_rate(self.optimizer)
+        shown = " ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+        eta = summaries.format_seconds((total_steps - step) / rate if rate else None)
+        self._last_line = {"train": f"train {shown} | ", "eta": eta}
+        self._step_lines.log(
             "retrain epoch %d/%d step %d/%d: %s lr %.4g | ETA %s",
             epoch + 1,
             rt.epochs,
             step,
             total_steps,
-            " ".join(f"{name} {value:.4g}" for name, value in metrics.items()),
+            shown,
             lr,
-            summaries.format_seconds((total_steps - step) / rate if rate else None),
+            eta,
         )
-        self.writers.scalars("train", step, {**metrics, "lr": lr})
+        metrics["lr"] = lr
+        self.writers.scalars("train", step, {tags.retrain(k): v for k, v in metrics.items()})

@@ -76,8 +76,10 @@ _TPU = flags.DEFINE_string("tpu", "", "TPU name, grpc://address, or 'local' on a
 _VERBOSE = flags.DEFINE_bool(
     "verbose",
     False,
-    "Show TensorFlow's C++ start-up and runtime log lines (hidden by default; "
-    "TF_CPP_MIN_LOG_LEVEL, if set, decides instead).",
+    "Show every log line: TensorFlow's C++ start-up and runtime lines (hidden by default; "
+    "TF_CPP_MIN_LOG_LEVEL, if set, decides instead), the INFO lines of TensorFlow's Python "
+    "code and other libraries, absl's full prefixes, and a line every log_every_steps steps "
+    "(by default: one or two lines per epoch).",
 )
 _MODE = flags.DEFINE_enum(
     "mode",
@@ -191,7 +193,9 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from enas_tf import config as config_lib
     from enas_tf.errors import UserError
-    from enas_tf.runtime import files, interrupts
+    from enas_tf.runtime import console, files, interrupts
+
+    console.configure(_VERBOSE.value)
 
     # Ctrl-C and SIGTERM from here on: a checkpoint at the next step boundary, then one line.
     interrupts.install()

@@ -48,11 +48,31 @@ def _one_error_line(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished_cli_run(tmp_path_factory):
+    """A whole tiny pipeline run by the CLI: (workdir, its stderr: the user's log)."""
     workdir = str(tmp_path_factory.mktemp("cli") / "run")
     result = _cli(*_TINY, f"--workdir={workdir}")
     assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
+    return workdir, result.stderr
+
+
+@pytest.fixture(scope="module")
+def finished(finished_cli_run):
+    return finished_cli_run[0]
+
+
+def test_the_log_holds_the_pipelines_lines_only_one_per_epoch(finished_cli_run):
+    """No TensorFlow Python INFO lines (savers, signatures); an epoch reads as one line."""
+    _, log = finished_cli_run
+    lines = log.splitlines()
+    assert lines and all(re.match(r"\d\d:\d\d:\d\d \S", line) for line in lines), log[:3000]
+    for noise in ("functional_saver", "signature_serialization", "builder_impl", "fingerprint"):
+        assert noise not in log
+    epochs = _TINY.search.epochs
+    for epoch in range(1, epochs + 1):
+        assert len(re.findall(rf"search epoch {epoch}/{epochs}: ", log)) == 1, log
+        assert len(re.findall(rf"search epoch {epoch}/{epochs} check: ", log)) == 1, log
+    assert "child step" not in log  # step lines are --verbose's (and a minute apart otherwise)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +177,7 @@ def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(
     assert "cuda" not in result.stderr.lower(), result.stderr[:2000]
     assert "absl::InitializeLog" not in result.stderr
     first = result.stderr.splitlines()[0]
-    assert re.match(r"I\d{4} .* (pipeline|train)\.py:\d+\]", first), first
+    assert re.match(r"\d\d:\d\d:\d\d nothing to do: ", first), first
 
 
 def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished, tmp_path):
@@ -207,7 +227,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
     workdir = str(tmp_path / "run")
     args = [*_SEARCH, f"--workdir={workdir}"]
     log_path = str(tmp_path / "first.log")
-    process = _start_and_wait_for(args, r"search epoch 2/3 child step", log_path)
+    process = _start_and_wait_for(args, r"search epoch 1/3: ", log_path)  # epoch 1 is over
     try:
         if signum == signal.SIGTERM:  # while it runs, a second run on its workdir is refused
             process.send_signal(signal.SIGSTOP)  # held mid-search, however fast it is

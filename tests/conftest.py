@@ -11,6 +11,7 @@ Grappler then optimises for a few steps' use (the micro mirrored search test: 12
 it on, so the production graph path is still exercised end to end."""
 
 import hashlib
+import json
 import os
 import sys
 
@@ -214,3 +215,88 @@ def tfds_shards(tmp_path_factory):
         num_test=40,
         num_shards=4,
     )
+
+
+class TensorBoardViews:
+    """What TensorBoard's own loaders and plugins make of a logdir (no server).
+
+    Event files are read by TensorBoard's `EventMultiplexer` and its data provider, and the
+    HParams and custom-scalars dashboards' data come from the plugins' own request handlers,
+    so a test sees the runs, tags, sessions and layout that the dashboards would show.
+    """
+
+    def __init__(self, logdir: str):
+        from tensorboard import context
+        from tensorboard.backend.event_processing import data_provider
+        from tensorboard.backend.event_processing import plugin_event_multiplexer as multiplexer
+        from tensorboard.plugins import base_plugin
+        from tensorboard.plugins.hparams import backend_context
+
+        self.multiplexer = multiplexer.EventMultiplexer(
+            tensor_size_guidance={"images": 0, "text": 0, "scalars": 0}
+        )
+        self.multiplexer.AddRunsFromDirectory(logdir)
+        self.multiplexer.Reload()
+        provider = data_provider.MultiplexerDataProvider(self.multiplexer, logdir)
+        self.tb_context = base_plugin.TBContext(
+            data_provider=provider, logdir=logdir, multiplexer=self.multiplexer
+        )
+        self.request = context.RequestContext()
+        self.hparams_context = backend_context.Context(self.tb_context)
+
+    def tags(self, run: str, plugin: str) -> set:
+        """The tags of `run` filed under `plugin` ("scalars", "images", "text", ...)."""
+        try:
+            return set(self.multiplexer.GetAccumulator(run).PluginTagToContent(plugin))
+        except KeyError:  # the run has no summary of that plugin
+            return set()
+
+    def runs(self) -> set:
+        return set(self.multiplexer.Runs())
+
+    def scalars(self, run: str, tag: str) -> list:
+        """(step, value) of a scalar series."""
+        import tensorflow as tf
+
+        events = self.multiplexer.Tensors(run, tag)
+        return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events]
+
+    def experiment(self):
+        """The HParams dashboard's experiment: hparam and metric columns."""
+        from tensorboard.plugins.hparams import api_pb2, get_experiment
+
+        request = api_pb2.GetExperimentRequest()
+        return get_experiment.Handler(self.request, self.hparams_context, "", request).run()
+
+    def session_groups(self):
+        """The HParams dashboard's table rows: sessions with their hparams and metrics."""
+        from tensorboard.plugins.hparams import api_pb2, list_session_groups
+
+        experiment = self.experiment()
+        request = api_pb2.ListSessionGroupsRequest(
+            start_index=0,
+            slice_size=100,
+            allowed_statuses=[
+                api_pb2.STATUS_UNKNOWN,
+                api_pb2.STATUS_SUCCESS,
+                api_pb2.STATUS_FAILURE,
+                api_pb2.STATUS_RUNNING,
+            ],
+            col_params=[api_pb2.ColParams(hparam=h.name) for h in experiment.hparam_infos]
+            + [api_pb2.ColParams(metric=m.name) for m in experiment.metric_infos],
+        )
+        handler = list_session_groups.Handler(self.request, self.hparams_context, "", request)
+        return handler.run().session_groups
+
+    def layout(self):
+        """The custom-scalars dashboard's layout, merged over every run as TensorBoard does."""
+        from tensorboard.plugins.custom_scalar import custom_scalars_plugin
+
+        plugin = custom_scalars_plugin.CustomScalarsPlugin(self.tb_context)
+        return json.loads(plugin.layout_impl(self.request, "") or "{}")
+
+
+@pytest.fixture
+def tensorboard_views():
+    """`TensorBoardViews(logdir)`: a logdir as TensorBoard's loaders and dashboards see it."""
+    return TensorBoardViews

@@ -5,7 +5,6 @@ serving check would do) and must predict what the retrained Keras model predicts
 """
 
 import dataclasses
-import glob
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from enas_tf import pipeline
 from enas_tf.data import images as image_data
 from enas_tf.errors import ArcError, CheckpointError
 from enas_tf.retrain import Retrain
+from enas_tf.runtime import summaries
 from enas_tf.search import reports as search_reports
 from enas_tf.spaces import arc_io
 from enas_tf.tasks import load_task
@@ -71,11 +71,7 @@ def _saved_model_cli_run(export_dir, tmp_path, input_flag, input_value):
 
 
 def _tags(event_dir):
-    tags = set()
-    for path in glob.glob(os.path.join(event_dir, "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+    return summaries.written_tags(event_dir)
 
 
 def test_pipeline_writes_every_stage_output(finished_run):
@@ -97,11 +93,12 @@ def test_pipeline_writes_every_stage_output(finished_run):
     assert 0.0 <= result["test_accuracy"] <= 1.0
     assert result["epochs"] == config.retrain.epochs
 
-    assert {"child/loss", "child/accuracy", "child/lr", "controller/reward"} <= _tags(
-        os.path.join(workdir, "train")
-    )
-    assert {"controller/baseline", "controller/entropy"} <= _tags(os.path.join(workdir, "train"))
-    assert {"sampled_child/accuracy", "sampled_arc"} <= _tags(os.path.join(workdir, "valid"))
+    train = _tags(os.path.join(workdir, "train"))
+    assert {"search/child/loss", "search/child/accuracy", "search/child/lr"} <= train
+    assert {"search/controller/reward", "search/controller/baseline"} <= train
+    assert {"search/controller/entropy", "search/controller/uniform_entropy"} <= train
+    valid = _tags(os.path.join(workdir, "valid"))
+    assert {"search/child/accuracy", "search/sampled_arcs"} <= valid
 
 
 def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
@@ -123,9 +120,9 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     assert len(derived["check"]["random"]["scores"]) == n
     assert len(derived["check"]["initial"]["scores"]) == n
     valid = _tags(os.path.join(workdir, "valid"))
-    assert {"check/policy_mean", "check/random_mean", "check/policy_minus_random_in_se"} <= valid
-    assert {"check/initial_mean", "check/policy_minus_initial_in_se"} <= valid
-    assert "derived_arc" in valid and any(t.startswith("policy/") for t in valid)
+    assert {"search/check/policy_accuracy", "search/check/random_accuracy"} <= valid
+    assert {"search/check/initial_accuracy", "search/check/policy_vs_random_z"} <= valid
+    assert "search/check/policy_vs_initial_z" in valid
     # As TensorBoard files them: every picture under images, the arc as text under text (a
     # shared tag would put both under the plugin of the first summary).
     accumulator = plugin_event_accumulator.EventAccumulator(
@@ -133,10 +130,12 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     )
     accumulator.Reload()
     images = set(accumulator.PluginTagToContent("images"))
-    assert "derived_arc" in images and any(t.startswith("policy/") for t in images)
-    assert {"derived_arc_text", "sampled_arc"} <= set(accumulator.PluginTagToContent("text"))
-    assert [len(e.tensor_proto.tensor_shape.dim) for e in accumulator.Tensors("derived_arc")] == [1]
-    assert "controller_update/reward" in _tags(os.path.join(workdir, "train"))
+    assert "derive/arc_picture" in images
+    assert any(t.startswith("search/policy/") for t in images)
+    text = set(accumulator.PluginTagToContent("text"))
+    assert {"derive/arc", "search/sampled_arcs", "search/check/arcs"} <= text
+    picture = accumulator.Tensors("derive/arc_picture")
+    assert [len(e.tensor_proto.tensor_shape.dim) for e in picture] == [1]
     with open(os.path.join(workdir, "arc.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert open(os.path.join(workdir, "arc.dot")).read().startswith("digraph")
@@ -239,7 +238,7 @@ def test_a_rerun_redraws_the_pictures_a_kill_after_arc_json_lost(finished_run, t
     assert (
         open(os.path.join(copy, "arc.dot")).read() == open(os.path.join(workdir, "arc.dot")).read()
     )
-    assert "derived_arc" in _tags(os.path.join(copy, "valid"))
+    assert "derive/arc_picture" in _tags(os.path.join(copy, "valid"))
     assert open(os.path.join(copy, "arc.json")).read() == arc_before
     assert sorted(os.listdir(os.path.join(copy, "export"))) == ["1"]
     assert pipeline.run(config, copy)["nothing_to_do"]
@@ -423,3 +422,63 @@ def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replic
     assert os.path.exists(os.path.join(workdir, "arc.json"))
     served = tf.saved_model.load(outputs["export"])
     assert "serving_default" in served.signatures
+
+
+def test_tensorboard_shows_one_tag_tree_an_hparams_session_and_the_layout(
+    finished_run, tensorboard_views
+):
+    """What TensorBoard's own loaders make of a finished run (issue #26)."""
+    config, workdir, _ = finished_run
+    views = tensorboard_views(workdir)
+    assert {"train", "valid", "results", "retrain/train", "retrain/valid"} <= views.runs()
+    child = {f"search/child/{name}" for name in ("loss", "accuracy", "grad_norm", "lr")}
+    controller = {
+        f"search/controller/{name}"
+        for name in ("reward", "baseline", "entropy", "uniform_entropy", "loss")
+    }
+    check = {
+        f"search/check/{group}_accuracy{band}"
+        for group in ("policy", "random", "initial")
+        for band in ("", "_lower", "_upper")
+    } | {"search/check/policy_vs_random_z", "search/check/policy_vs_initial_z"}
+    # Exactly these series (steps/s appears once a log window held timed steps): one tree,
+    # no copies (the old sampled_child/accuracy was check/policy_mean), no bare tags.
+    train = views.tags("train", "scalars")
+    assert train - {"search/child/steps_per_second"} == child | controller
+    assert views.tags("valid", "scalars") == {"search/child/accuracy"} | check
+    assert views.tags("retrain/train", "scalars") == {
+        "retrain/loss",
+        "retrain/accuracy",
+        "retrain/lr",
+    }
+    assert views.tags("retrain/valid", "scalars") == {"retrain/accuracy"}
+    assert all(tag.startswith("result/") for tag in views.tags("results", "scalars"))
+    assert "search/check/policy_vs_random_z" in views.tags("valid", "scalars")
+    # The learning rate is the step's own: no jump back to lr_max at the last point.
+    lr = [value for _, value in views.scalars("retrain/train", "retrain/lr")]
+    assert lr[-1] <= lr[0]
+    assert not views.tags("valid", "histograms") and not views.tags("train", "histograms")
+    # Text: markdown tables with op names.
+    text = views.multiplexer.Tensors("valid", "derive/arc")[-1]
+    markdown = tf.make_ndarray(text.tensor_proto).item().decode()
+    assert "|" in markdown and "Candidates" in markdown and "Check" in markdown
+
+    experiment = views.experiment()
+    hparams = {info.name for info in experiment.hparam_infos}
+    assert {"space", "search.policy", "seed", "search.epochs", "retrain.epochs"} <= hparams
+    metrics = {m.name.tag for m in experiment.metric_infos}
+    assert {
+        "result/search_children_accuracy",
+        "result/search_vs_random_z",
+        "result/derive_best_accuracy",
+        "result/retrain_test_accuracy",
+    } <= metrics
+    (group,) = views.session_groups()
+    values = {m.name.tag: m.value for m in group.metric_values}
+    result = json.load(open(os.path.join(workdir, "retrain", "result.json")))
+    assert values["result/retrain_test_accuracy"] == pytest.approx(result["test_accuracy"])
+
+    layout = views.layout()
+    titles = [chart["title"] for category in layout["category"] for chart in category["chart"]]
+    assert "controller reward and its baseline" in titles
+    assert any(title.startswith("check: policy vs random") for title in titles)

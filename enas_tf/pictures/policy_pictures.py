@@ -6,7 +6,7 @@ nodes; P(skip = 1) per candidate for macro skips). Averaged over samples this es
 marginal probability of every choice, but a flat vector of a few hundred numbers says little.
 `split_choice_probs` cuts it into the matrices the space lists as its `ChoicePanel`s (rows =
 decisions, columns = options, NaN where an option does not exist, e.g. node k of a micro cell
-can only read nodes < k), which `heatmap_png` draws and `panel_histograms` summarises, so
+can only read nodes < k), which `heatmap_png` draws, so
 TensorBoard shows whether the policy is collapsing, and onto what.
 
 What the panels are is the space's knowledge, kept beside its token layout
@@ -20,7 +20,6 @@ matplotlib is imported inside the drawing functions (see `enas_tf.pictures.arc_p
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -185,23 +184,3 @@ def heatmap_png(panel: PolicyPanel, *, title: str = "") -> bytes:
 def heatmap_tensor(panel: PolicyPanel, *, title: str = "") -> np.ndarray:
     """`heatmap_png`'s picture as uint8 [1, H, W, 3], ready for `tf.summary.image`."""
     return arc_pictures.png_to_image_tensor(heatmap_png(panel, title=title))
-
-
-def _tag(text: str) -> str:
-    """`text` with everything but letters, digits, '.', '-' and '_' turned into '_'."""
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_")
-
-
-def panel_histograms(panel: PolicyPanel) -> dict[str, np.ndarray]:
-    """Per row, its existing probabilities, keyed "<panel name>/<row label>" (tag-safe).
-
-    For `tf.summary.histogram`: how spread a decision's probabilities are, step by step
-    (a collapsing softmax shows as one value near 1 and the rest near 0).
-    """
-    out: dict[str, np.ndarray] = {}
-    for label, row in zip(panel.row_labels, panel.matrix, strict=True):
-        key, suffix = f"{_tag(panel.name)}/{_tag(label)}", 1
-        while key in out:  # two labels that differ only in unsafe characters
-            key, suffix = f"{_tag(panel.name)}/{_tag(label)}_{suffix}", suffix + 1
-        out[key] = row[np.isfinite(row)]
-    return out

@@ -7,6 +7,7 @@ import math
 import os
 
 import tensorflow as tf
+from tensorflow.core.util import event_pb2
 
 from enas_tf.runtime import files
 
@@ -63,14 +64,31 @@ class Writers:
             with files.reporting_storage_errors(directory, "writing TensorBoard events"):
                 writer.flush()
 
+    def close(self) -> None:
+        """Flushes and closes every writer (their event files are complete on disk)."""
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+def written_tags(directory: str) -> set[str]:
+    """Every tag the event files in `directory` hold a summary of (reads every event).
+
+    Read as TFRecords (`tf.compat.v1.train.summary_iterator` would print a deprecation
+    warning into the user's log).
+    """
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(directory, "events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(path):
+            event = event_pb2.Event.FromString(record.numpy())
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
 
 def has_tag(directory: str, tag: str) -> bool:
     """Whether an event file in `directory` holds a summary under `tag` (reads every event)."""
-    for path in tf.io.gfile.glob(os.path.join(directory, "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            if any(value.tag == tag for value in event.summary.value):
-                return True
-    return False
+    return tag in written_tags(directory)
 
 
 def format_seconds(seconds: float) -> str:

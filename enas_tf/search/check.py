@@ -100,6 +100,8 @@ class CheckResult:
         None when unknown.
       initial: the initial policy's samples' scores (the controller before any update); None
         without a controller, or when a resumed run's checkpoint predates its snapshot.
+      arcs: the tokens of the scored policy samples (of the uniform arcs without a policy),
+        in the order of their scores, for the Text dashboard's table of the check's arcs.
     """
 
     metric: str
@@ -111,6 +113,7 @@ class CheckResult:
     example_tokens: tuple[int, ...] = ()
     chance: Optional[float] = None
     initial: Optional[ArcScores] = None
+    arcs: tuple[tuple[int, ...], ...] = ()
 
     @property
     def advantage_in_se(self) -> float:
@@ -284,6 +287,7 @@ def policy_vs_random(
             random,
             example_tokens=example,
             chance=task.chance_score,
+            arcs=tuple(tuple(int(t) for t in tokens.numpy()) for tokens in random_tokens),
         )
     outputs = draw_samples(steps.sample_policy, policy_seed, num_arcs)
     policy = score_arcs(steps.evaluate_arc, batches, [out.tokens for out in outputs])
@@ -302,4 +306,5 @@ def policy_vs_random(
         example_tokens=tuple(int(t) for t in outputs[0].tokens.numpy()),
         chance=task.chance_score,
         initial=initial,
+        arcs=tuple(tuple(int(t) for t in out.tokens.numpy()) for out in outputs),
     )

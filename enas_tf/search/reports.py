@@ -1,17 +1,16 @@
-"""Where the search's evidence goes: the log line, TensorBoard, and `search/checks.json`.
+"""Where the search's evidence goes: TensorBoard, and `search/checks.json`.
 
 `enas_tf.search.check` scores policy samples against uniform arcs and the controller's initial
-policy; this module shows the result to the user, the way they look for it:
+policy; this module shows the result to the user, the way they look for it (the log line of a
+check is part of the epoch's lines, `enas_tf.search.run`):
 
-* one log line per check ("policy 0.41 +- 0.01 vs random 0.33 +- 0.02 vs initial policy 0.40 +-
-  0.01 ...: ahead of random by 3.8 SE, level with its initial policy (+0.4 SE): the advantage
-  is the controller's prior, not learning");
-* TensorBoard (`valid/`): `check/policy_mean`, `check/random_mean`, `check/initial_mean`, their
-  standard errors and the policy's differences from both in standard errors;
-  `sampled_child/<metric>` (the policy samples' mean); a sampled arc as text; and the policy
-  itself: per decision block a heatmap of the mean choice probabilities (`policy/<panel>`
-  images: a micro cell's nodes x candidates, macro layers x ops and skips, rnn nodes x previous
-  nodes and activations) and per decision a histogram;
+* TensorBoard (`valid/`, tags from `enas_tf.board.tags`): `search/check/*` (each group's
+  mean with its standard-error band, the z-scores); `search/check/arcs`, the check's verdict
+  and its scored policy samples as a markdown table with op and input names; after every
+  controller phase `search/sampled_arcs`, a few of the policy's samples with their scores on
+  a validation minibatch; and the policy itself, per decision block a heatmap of the mean
+  choice probabilities (`search/policy/<panel>`: a micro cell's nodes x candidates, macro
+  layers x ops and skips, rnn nodes x previous nodes and activations);
 * `search/checks.json`: every check of the run (one entry per epoch, rewritten atomically), which
   derive copies into `candidates.json`.
 
@@ -23,10 +22,13 @@ from __future__ import annotations
 import os
 
 import tensorflow as tf
-from absl import logging
 
+from enas_tf.board import tags
 from enas_tf.runtime import files, replicas
+from enas_tf.search import check as search_check
 from enas_tf.spaces import registry
+
+SAMPLES_SHOWN = 4  # policy samples shown (and scored) after every controller phase
 
 
 def checks_path(workdir: str) -> str:
@@ -46,7 +48,7 @@ def choice_names(config) -> tuple[str, ...]:
 
 
 def report_check(search, epoch: int, result) -> None:
-    """Logs a search check and writes it to TensorBoard and `search/checks.json`.
+    """Writes a search check to TensorBoard and `search/checks.json`.
 
     Args:
       search: the running `enas_tf.search.Search`.
@@ -54,15 +56,16 @@ def report_check(search, epoch: int, result) -> None:
       result: its `search_check.CheckResult`.
     """
     config, writers = search.config, search.writers
-    logging.info("search epoch %d check: %s", epoch + 1, result.summary())
-    if result.children_vs_chance():
-        logging.info("search epoch %d: %s", epoch + 1, result.children_vs_chance())
     step = int(search.state.child_step.numpy())
-    writers.scalars("valid", step, {f"check/{k}": v for k, v in result.scalars().items()})
-    mean = result.policy.mean if result.policy is not None else result.random.mean
-    writers.scalars("valid", step, {f"sampled_child/{search.task.metric}": mean})
-    arc = registry.of(config).arc_from_tokens(list(result.example_tokens))
-    writers.text("valid", step, "sampled_arc", registry.arc_markdown(arc))
+    writers.scalars("valid", step, tags.check_scalars(result))
+    scores = result.policy if result.policy is not None else result.random
+    rows = _ranked(config, result.arcs, scores.scores, result.higher_is_better)
+    who = "policy samples" if result.policy is not None else "uniform arcs"
+    text = (
+        f"**Check after epoch {epoch + 1}** (child step {step}): {result.summary()}\n\n"
+        f"{len(rows)} {who}, best first:\n\n" + registry.arcs_table(rows, f"valid {result.metric}")
+    )
+    writers.text("valid", step, tags.CHECK_ARCS, text)
     if result.choice_probs is not None and writers.enabled:
         write_policy_summaries(
             writers, "valid", step, config, search.state.controller.program, result.choice_probs
@@ -71,6 +74,43 @@ def report_check(search, epoch: int, result) -> None:
         history = [h for h in read_checks(search.workdir) if h["epoch"] != epoch + 1]
         history.append({"epoch": epoch + 1, "child_step": step, **result.to_json()})
         files.write_json_atomic(checks_path(search.workdir), history)
+
+
+def _ranked(config, tokens_list, scores, higher_is_better: bool) -> list:
+    """(score, arc) rows, best first, for `registry.arcs_table`."""
+    space = registry.of(config)
+    rows = [
+        (score, space.arc_from_tokens(list(tokens)))
+        for score, tokens in zip(scores, tokens_list, strict=True)
+    ]
+    return sorted(rows, key=lambda row: -row[0] if higher_is_better else row[0])
+
+
+def report_samples(search, epoch: int, sampler, seed: int, batches) -> float:
+    """`SAMPLES_SHOWN` arcs of `sampler`, scored on `batches`, as a text table (`valid/`).
+
+    Every replica and worker scores (the evaluation is a collective step); the chief writes.
+
+    Returns:
+      The arcs' mean score.
+    """
+    task = search.task
+    outputs = search_check.draw_samples(sampler, seed, SAMPLES_SHOWN)
+    tokens_list = [getattr(out, "tokens", out) for out in outputs]
+    scores = search_check.score_arcs(search.steps.evaluate_arc, batches, tokens_list)
+    if not search.writers.enabled:
+        return scores.mean
+    arcs = [tuple(int(t) for t in tokens.numpy()) for tokens in tokens_list]
+    rows = _ranked(search.config, arcs, scores.scores, task.higher_is_better)
+    who = "uniform arcs" if search.config.search.policy == "random" else "policy samples"
+    step = int(search.state.child_step.numpy())
+    text = (
+        f"**Epoch {epoch + 1}** (child step {step}): {len(rows)} {who}, each scored on the "
+        f"same validation minibatch, best first:\n\n"
+        + registry.arcs_table(rows, f"valid {task.metric}")
+    )
+    search.writers.text("valid", step, tags.SAMPLED_ARCS, text)
+    return scores.mean
 
 
 def final_evidence(workdir: str) -> list[str]:
@@ -97,7 +137,10 @@ def final_evidence(workdir: str) -> list[str]:
 
 
 def write_policy_summaries(writers, name: str, step: int, config, program, choice_probs):
-    """The policy's mean choice probabilities as heatmap images and per-decision histograms."""
+    """The policy's mean choice probabilities as heatmap images (`search/policy/<panel>`).
+
+    Images only: a histogram of a decision's 3-5 probabilities loses which op each one is.
+    """
     from enas_tf.pictures import (
         policy_pictures,  # matplotlib: imported only when pictures are drawn
     )
@@ -108,6 +151,4 @@ def write_policy_summaries(writers, name: str, step: int, config, program, choic
     with writers.as_default(name, step):
         for panel in panels:
             image = policy_pictures.heatmap_tensor(panel, title=f"{panel.name}, step {step}")
-            tf.summary.image(f"policy/{panel.name}", image)
-            for tag, values in policy_pictures.panel_histograms(panel).items():
-                tf.summary.histogram(f"policy_{panel.name}/{tag}", values)
+            tf.summary.image(tags.policy_picture(panel.name), image)

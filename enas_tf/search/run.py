@@ -33,7 +33,8 @@ import tensorflow as tf
 from absl import logging
 
 from enas_tf import training
-from enas_tf.runtime import replicas, summaries
+from enas_tf.board import tags
+from enas_tf.runtime import console, replicas, summaries
 from enas_tf.search import check as search_check
 from enas_tf.search import reports as search_reports
 from enas_tf.search.steps import SearchSteps, build_search_state
@@ -66,6 +67,9 @@ class Search:
         self.manager = self._checkpoint_manager()
         self.writers = summaries.Writers(workdir, enabled=replicas.is_chief(strategy))
         self._phase_seconds: dict[str, float] = {}  # wall time of this epoch's phases
+        self._epoch_line: dict[str, str] = {}  # this epoch's parts of its log line
+        self._eta = float("nan")
+        self.step_lines = console.StepLines()
 
     def _checkpoint_manager(self) -> replicas.CheckpointManager:
         directory = os.path.join(self.workdir, "search", "ckpt")
@@ -196,15 +200,18 @@ class Search:
         return PhaseLoop(self.config, total, self._save, where=where, strategy=self.strategy)
 
     def _log_child(self, metrics, step, epoch, total_steps, wall_start, child_rate):
-        metrics = {k: float(v) for k, v in metrics.items()}
-        metrics["lr"] = training.current_learning_rate(self.state.child_optimizer)
+        metrics, metric = {k: float(v) for k, v in metrics.items()}, self.task.metric
+        metrics["lr"] = training.last_step_learning_rate(self.state.child_optimizer)
         started, start_step = wall_start
         rate = (step - start_step) / max(time.time() - started, 1e-6)  # all phases
-        eta = (total_steps - step) / rate if rate > 0 else float("nan")
+        self._eta = (total_steps - step) / rate if rate > 0 else float("nan")
         shown = " ".join(
             f"{name} {value:.4g}" for name, value in metrics.items() if name not in ("lr",)
         )
-        logging.info(
+        self._epoch_line["child"] = "child " + " ".join(
+            f"{name} {value:.3g}" for name, value in metrics.items() if name in ("loss", metric)
+        )
+        self.step_lines.log(
             "search epoch %d/%d child step %d/%d: %s lr %.4g | child %.1f steps/s, ETA %s",
             epoch + 1,
             self.config.search.epochs,
@@ -213,11 +220,11 @@ class Search:
             shown,
             metrics["lr"],
             child_rate,
-            summaries.format_seconds(eta),
+            summaries.format_seconds(self._eta),
         )
         if child_rate == child_rate:  # not NaN (the window held only the first call)
             metrics["steps_per_second"] = child_rate
-        self.writers.scalars("train", step, {f"child/{k}": v for k, v in metrics.items()})
+        self.writers.scalars("train", step, {tags.child(k): v for k, v in metrics.items()})
 
     def _controller_phase(self, epoch: int) -> None:
         """The epoch's controller updates (none under policy=random), then the check."""
@@ -233,53 +240,92 @@ class Search:
         iterator = self.valid_iterator(
             self.config.seed * 7919 + epoch, skip=done * _batches_per_update(ctrl)
         )
-        stats, phase_started = None, time.perf_counter()
+        phase = _PhaseMeans()
+        phase_started = time.perf_counter()
 
         def train(chunk):
             values = self.steps.train_controller(iterator, tf.constant(chunk))
-            return {k: float(v) for k, v in values.items()}
-
-        def write_curves(values, chunk, done):
-            # Per call (per update at steps_per_loop=1): reward, baseline and entropy curves.
-            nonlocal stats
-            stats = values
-            self.writers.scalars(
-                "train",
-                int(state.controller_step.numpy()),
-                {f"controller_update/{k}": v for k, v in values.items()},
-            )
+            values = {k: float(v) for k, v in values.items()}
+            phase.add(values, chunk)
+            return values
 
         def where():
             return f"search epoch {epoch + 1} controller step {int(state.controller_step.numpy())}"
 
-        self._phase_loop(ctrl.train_steps, where).run(done, train, on_call=write_curves)
-        step = int(state.child_step.numpy())
-        if stats is not None:
-            logging.info(
-                "search epoch %d/%d controller step %d: reward %.4f (valid %s %.4g) baseline "
-                "%.4f entropy %.3f loss %.4f",
-                epoch + 1,
-                self.config.search.epochs,
-                int(state.controller_step.numpy()),
-                stats["reward"],
-                self.task.metric,
-                stats[self.task.metric],
-                stats["baseline"],
-                stats["entropy"],
-                stats["loss"],
-            )
-            self.writers.scalars("train", step, {f"controller/{k}": v for k, v in stats.items()})
+        self._phase_loop(ctrl.train_steps, where).run(done, train)
         self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
+        if phase.steps:
+            self._write_controller(phase.means())
+        self.samples_report(epoch)
+        check = None
         if self.check_due(epoch):
             check_started = time.perf_counter()
-            self.run_check(epoch)
+            check = self.run_check(epoch)
             self._phase_seconds["check"] = time.perf_counter() - check_started
+        self._log_epoch(epoch, check)
+
+    def _write_controller(self, stats: dict) -> None:
+        """A controller phase's means, at the run's child step (where the phase ran).
+
+        `search/controller/*`: reward, baseline, entropy with the uniform policy's entropy
+        for reference, loss. The sampled arcs' score is left out: for images it is the
+        reward itself, and the children's validation series comes from `samples_report`.
+        """
+        step = int(self.state.child_step.numpy())
+        stats.pop(self.task.metric)
+        stats["uniform_entropy"] = self.steps.uniform_entropy
+        self.writers.scalars("train", step, {tags.controller(k): v for k, v in stats.items()})
+        self._epoch_line["controller"] = (
+            f"controller reward {stats['reward']:.3g} baseline {stats['baseline']:.3g} "
+            f"entropy {stats['entropy']:.3g}/{stats['uniform_entropy']:.3g}"
+        )
+
+    def _log_epoch(self, epoch: int, check) -> None:
+        """The epoch's line (child, controller, times, ETA), then the check's if it ran."""
+        keys = ("child", "samples", "controller")
+        parts = [self._epoch_line.pop(k) for k in keys if k in self._epoch_line]
+        parts = parts or ["resumed after its child phase"]
+        warmup = self.config.search.controller.get("warmup_epochs", 0)
+        if self.config.search.policy != "random" and epoch < warmup:
+            parts.append(f"warm-up {epoch + 1} of {warmup} (uniform children, no controller)")
+        times = ", ".join(
+            f"{k} {summaries.format_seconds(v)}" for k, v in self._phase_seconds.items()
+        )
         logging.info(
-            "search epoch %d/%d wall time: %s",
+            "search epoch %d/%d: %s | %s, ETA %s",
             epoch + 1,
             self.config.search.epochs,
-            ", ".join(f"{k} {summaries.format_seconds(v)}" for k, v in self._phase_seconds.items()),
+            " | ".join(parts),
+            times,
+            summaries.format_seconds(self._eta),
         )
+        if check is not None:
+            line = f"search epoch {epoch + 1}/{self.config.search.epochs} check: {check.summary()}"
+            if check.children_vs_chance():
+                line += f"; {check.children_vs_chance()}"
+            logging.info("%s", line)
+        self.step_lines.seen()
+
+    def samples_report(self, epoch: int) -> None:
+        """A few arcs of the policy (uniform under policy=random), scored, in TensorBoard.
+
+        `enas_tf.search.reports.SAMPLES_SHOWN` arcs, each scored on the same validation
+        minibatch (one per epoch): a text table of the arcs with their scores, and their mean
+        as the children's validation series `search/child/<metric>` (`valid/`), beside the
+        training minibatches' series of the same tag, for the controller and the random
+        baseline alike.
+        """
+        sampler = self.steps.sample_uniform
+        if self.config.search.policy != "random":
+            sampler = self.steps.sample_policy
+        batches = self.check_batches(self.config.seed * 7919 + 65537 + epoch, num_batches=1)
+        seed = self.config.seed * 1_000_003 + 250_007 + epoch
+        mean = search_reports.report_samples(self, epoch, sampler, seed, batches)
+        metric = self.task.metric
+        step = int(self.state.child_step.numpy())
+        self.writers.scalars("valid", step, {tags.child(metric): mean})
+        who = "random" if self.config.search.policy == "random" else "sampled"
+        self._epoch_line["samples"] = f"{who} children valid {metric} {mean:.3g}"
 
     def check_due(self, epoch: int) -> bool:
         """Whether epoch `epoch` (0-based) ends with a check: every `every_epochs`, and the last."""
@@ -295,9 +341,9 @@ class Search:
     def run_check(self, epoch: int) -> search_check.CheckResult:
         """Policy samples vs uniform arcs and the initial policy's samples, on the same data.
 
-        See `enas_tf.search.check`. Logged, written to TensorBoard (`check/*`, the policy
-        heatmaps) and appended to `search/checks.json` (`enas_tf.search.reports`); never
-        touches the test split.
+        See `enas_tf.search.check`. Written to TensorBoard (`search/check/*`, the policy
+        heatmaps, the scored arcs as text) and appended to `search/checks.json`
+        (`enas_tf.search.reports`); never touches the test split.
         """
         config, check = self.config, self.config.search.check
         batches = self.check_batches(config.seed * 7919 + 104729)
@@ -313,6 +359,21 @@ class Search:
         )
         search_reports.report_check(self, epoch, result)
         return result
+
+
+class _PhaseMeans:
+    """Means over a controller phase's updates of what each call of its step returned."""
+
+    def __init__(self):
+        self.steps, self._sums = 0, {}
+
+    def add(self, values: dict, steps: int) -> None:
+        self.steps += steps
+        for key, value in values.items():
+            self._sums[key] = self._sums.get(key, 0.0) + value * steps
+
+    def means(self) -> dict:
+        return {key: total / self.steps for key, total in self._sums.items()}
 
 
 class _Clocks:

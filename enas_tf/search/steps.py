@@ -21,7 +21,7 @@ from enas_tf.policy.controller import Controller
 from enas_tf.policy.controller_training import ControllerTrainer
 from enas_tf.policy.random_policy import UniformPolicy
 from enas_tf.runtime import checkpoints
-from enas_tf.spaces import registry
+from enas_tf.spaces import decisions, registry
 
 
 def build_controller(config, name: str = "controller") -> Controller:
@@ -172,6 +172,8 @@ class SearchSteps:
         self.sample_uniform = tf.function(self.uniform.sample)
         initial = state.initial_controller
         self.sample_initial = None if initial is None else tf.function(initial.sample_with_details)
+        # What the controller's summed entropy starts near and must stay below (TensorBoard).
+        self.uniform_entropy = decisions.uniform_entropy(state.controller.program)
 
     def replica_seed(self, seed):
         """The arc-sampling seed of this replica: its own (per_replica) or the step's (shared)."""

@@ -11,6 +11,7 @@
 * `encoding`: parsing shared by every space's arc class (integers, token lists, one JSON reader).
 * `arc_graph`: the plain graph type of the arc pictures.
 * `arc_io`: arc.json reading/writing and the published architectures, for every space.
+* `arc_text`: arcs as markdown tables with op and input names (the Text dashboard).
 * `config_checks`: each space's config checks (the registry calls them).
 
 `enas_tf.errors.ArcError` is raised for anything that is not an architecture of its space.

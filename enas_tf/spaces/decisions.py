@@ -19,6 +19,7 @@ knowing which one it is.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Optional, Union
 
 
@@ -132,6 +133,21 @@ def num_outcomes(step: DecisionStep) -> int:
     if isinstance(step, (IndexChoice, SkipChoice)):
         return step.num_candidates
     return 0
+
+
+def uniform_entropy(program: tuple[DecisionStep, ...]) -> float:
+    """The summed entropy of the uniform policy over `program`'s decisions, in nats.
+
+    The largest value the controller's reported entropy (a sum over its decisions) can take:
+    log(choices) per op or index decision, log(2) per candidate of a skip decision.
+    """
+    total = 0.0
+    for step in program:
+        if isinstance(step, (OpChoice, IndexChoice)):
+            total += math.log(num_outcomes(step))
+        elif isinstance(step, SkipChoice):
+            total += step.num_candidates * math.log(2.0)
+    return total
 
 
 def decision_steps(program: tuple[DecisionStep, ...]) -> tuple[DecisionStep, ...]:

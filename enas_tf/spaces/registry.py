@@ -17,7 +17,7 @@ import importlib
 from typing import Any, ClassVar, Sequence
 
 from enas_tf.errors import ArcError
-from enas_tf.spaces import config_checks, decisions, macro, micro, rnn
+from enas_tf.spaces import arc_text, config_checks, decisions, macro, micro, rnn
 
 
 def _load(path: str):
@@ -150,8 +150,13 @@ class SearchSpace:
         raise NotImplementedError
 
     @staticmethod
-    def arc_markdown(arc) -> str:
-        """An arc as TensorBoard text (markdown)."""
+    def arc_markdown(arc, output_mode: str = "loose_ends") -> str:
+        """An arc as TensorBoard text: a markdown table (`arc_text.<space>_markdown`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def arc_columns(arc) -> dict[str, str]:
+        """An arc as one-line cells of a table row, by header (`arc_text.<space>_columns`)."""
         raise NotImplementedError
 
     @staticmethod
@@ -214,10 +219,8 @@ class MicroSpace(SearchSpace):
         normal, reduction = arc.to_string()
         return f"normal [{normal}] reduction [{reduction}]"
 
-    @staticmethod
-    def arc_markdown(arc) -> str:
-        normal, reduction = arc.to_string()
-        return f"normal: {normal}  \nreduction: {reduction}"
+    arc_markdown = staticmethod(arc_text.micro_markdown)
+    arc_columns = staticmethod(arc_text.micro_columns)
 
 
 class MacroSpace(SearchSpace):
@@ -271,9 +274,8 @@ class MacroSpace(SearchSpace):
     def describe_arc(arc) -> str:
         return f"[{arc.to_string()}]"
 
-    @staticmethod
-    def arc_markdown(arc) -> str:
-        return "  \n".join(f"layer {k}: {row}" for k, row in enumerate(arc.to_rows(), start=1))
+    arc_markdown = staticmethod(arc_text.macro_markdown)
+    arc_columns = staticmethod(arc_text.macro_columns)
 
 
 class RnnSpace(SearchSpace):
@@ -322,12 +324,8 @@ class RnnSpace(SearchSpace):
     def describe_arc(arc) -> str:
         return f"[{' '.join(str(t) for t in arc.to_tokens())}]"
 
-    @staticmethod
-    def arc_markdown(arc) -> str:
-        return "  \n".join(
-            f"node {k}: {node.activation}({'input' if k == 1 else f'node {node.prev}'})"
-            for k, node in enumerate(arc.nodes, start=1)
-        )
+    arc_markdown = staticmethod(arc_text.rnn_markdown)
+    arc_columns = staticmethod(arc_text.rnn_columns)
 
 
 _SPACES = {space.name: space for space in (MicroSpace, MacroSpace, RnnSpace)}
@@ -357,9 +355,30 @@ def describe_arc(arc) -> str:
     return _SPACES[arc.space].describe_arc(arc)
 
 
-def arc_markdown(arc) -> str:
-    """An arc of any space as TensorBoard text: one line per cell, layer or node."""
-    return _SPACES[arc.space].arc_markdown(arc)
+def arc_markdown(arc, output_mode: str = "loose_ends") -> str:
+    """An arc of any space as TensorBoard text: a markdown table naming its ops and inputs.
+
+    `output_mode` is the rnn space's, which nodes h_t averages (as in `arc_graph`); the forms
+    of every space are in `enas_tf.spaces.arc_text`.
+    """
+    return _SPACES[arc.space].arc_markdown(arc, output_mode)
+
+
+def arc_columns(arc) -> dict[str, str]:
+    """An arc of any space as one row of a table of arcs: column header -> one line (no `|`).
+
+    E.g. micro `{"normal cell": "n2 = sep_conv_3x3(c[k-1]) + identity(c[k-2]); ...", ...}`.
+    """
+    return _SPACES[arc.space].arc_columns(arc)
+
+
+def arcs_table(rows: Sequence[tuple[float | None, Any]], score_header: str) -> str:
+    """A markdown table of `(score, arc)` rows of one space: `# | score_header | arc_columns`.
+
+    Rows keep their order; scores show 4 significant digits (None: `-`). Raises `ValueError`
+    for arcs of two spaces.
+    """
+    return arc_text.arcs_table([(score, arc_columns(arc)) for score, arc in rows], score_header)
 
 
 def arc_graph(arc, output_mode: str = "loose_ends"):

@@ -43,8 +43,22 @@ def make_child_optimizer(optim_config, steps_per_epoch: int) -> keras.optimizers
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
-    """The learning rate the optimizer will use at its next step (for logs and summaries)."""
+    """The learning rate the optimizer will use at its next step."""
     return float(optimizer.learning_rate)  # Keras 3 evaluates the schedule at `iterations`.
+
+
+def last_step_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The learning rate of the step the optimizer last took (for logs and summaries).
+
+    Not the next step's: after the last step of a cosine cycle the schedule restarts, and
+    a curve of the next step's rate ended with a spike back to `lr_max` at the run's last
+    point (issue #26).
+    """
+    schedule = getattr(optimizer, "_learning_rate", None)  # Keras 3 keeps the schedule here
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return current_learning_rate(optimizer)
+    taken = max(int(optimizer.iterations.numpy()) - 1, 0)
+    return float(schedule(taken))
 
 
 def l2_penalty(variables) -> tf.Tensor:

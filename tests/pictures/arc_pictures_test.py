@@ -29,9 +29,9 @@ ARCS = {
 
 
 @functools.cache
-def _png(name: str, output_mode: str = "loose_ends") -> bytes:
+def _png(name: str, output_mode: str = "loose_ends", card: bool = False) -> bytes:
     """Each picture is drawn once per test process (the 24-layer one takes about a second)."""
-    return arc_pictures.draw_arc(ARCS[name], output_mode=output_mode)
+    return arc_pictures.draw_arc(ARCS[name], output_mode=output_mode, card=card)
 
 
 def _edges(dot: str) -> list[tuple[str, str, str]]:
@@ -49,9 +49,10 @@ def _label(attrs: str) -> str:
     return match.group(1) if match else ""
 
 
+@pytest.mark.parametrize("card", [False, True], ids=["file", "card"])
 @pytest.mark.parametrize("name", sorted(ARCS))
-def test_draw_arc_is_a_png_of_plausible_size(name):
-    png = _png(name)
+def test_draw_arc_is_a_png_of_plausible_size(name, card):
+    png = _png(name, card=card)
     assert png.startswith(PNG_SIGNATURE)
     image = arc_pictures.png_to_image_tensor(png)
     assert image.dtype == np.uint8 and image.ndim == 4 and image.shape[0] == 1
@@ -68,10 +69,58 @@ def test_picture_size_follows_the_arc_size():
     assert large.shape[1] > 2.5 * small.shape[1]  # the chain grows, the labels do not shrink
 
 
-def test_arc_image_tensor_decodes_the_png():
+def test_arc_image_tensor_is_the_card_picture():
     arc = ARCS["rnn_random"]
     image = arc_pictures.arc_image_tensor(arc)
-    np.testing.assert_array_equal(image, arc_pictures.png_to_image_tensor(_png("rnn_random")))
+    card = arc_pictures.png_to_image_tensor(_png("rnn_random", card=True))
+    np.testing.assert_array_equal(image, card)
+    assert image.shape != arc_pictures.png_to_image_tensor(_png("rnn_random")).shape
+
+
+def _size(name: str, card: bool) -> tuple[int, int]:
+    """(height, width) in pixels of a picture."""
+    return arc_pictures.png_to_image_tensor(_png(name, card=card)).shape[1:3]
+
+
+@pytest.mark.parametrize("name", sorted(ARCS))
+def test_the_card_picture_is_legible_at_a_cards_width(name):
+    """TensorBoard fits an image to a card about 450 pixels wide: the card picture's labels,
+    scaled down to that width, stay at least 9 pixels high (arc.png's: 4 to 8)."""
+    style = arc_pictures._CARD
+    label_px = min(8, style.edge_pt) * style.zoom * arc_pictures._DPI / 72
+    height, width = _size(name, card=True)
+    limit = 1100 if name == "macro_published" else 800  # 24 layers and 98 skips: 7 pixels
+    assert width <= limit, (height, width)
+    if name != "macro_published":
+        assert label_px * 450 / width >= 9, width
+    assert min(8, style.edge_pt) * style.zoom >= 12  # points
+
+
+@pytest.mark.parametrize("name", ["micro_published", "micro_random"])
+def test_the_card_stacks_the_two_micro_cells(name):
+    file_height, file_width = _size(name, card=False)
+    height, width = _size(name, card=True)
+    assert file_width > 2 * file_height  # side by side
+    assert height > 1.5 * width  # one above the other
+
+
+def test_the_card_turns_a_deep_rnn_cell_top_to_bottom():
+    file_height, file_width = _size("rnn_published", card=False)  # 12 nodes, 9 deep
+    height, width = _size("rnn_published", card=True)
+    assert file_width > 3 * file_height and height > 2 * width
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_layered_layout_runs_every_edge_along_the_ranks(vertical):
+    graph = arc_pictures.registry.arc_graph(ARCS["rnn_published"])
+    layout = arc_pictures._layered_layout(
+        list(graph.nodes), list(graph.edges), arc_pictures._CARD, vertical
+    )
+    for edge in graph.edges:
+        (xs, ys, _), (xd, yd, _) = layout.boxes[edge.src], layout.boxes[edge.dst]
+        assert (ys > yd) if vertical else (xs < xd), edge
+    x0, x1, _, _ = layout.extent
+    assert all(x0 <= x - w / 2 and x + w / 2 <= x1 for x, _, w in layout.boxes.values())
 
 
 @pytest.mark.parametrize("name", ["micro_published", "micro_random"])

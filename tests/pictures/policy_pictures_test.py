@@ -1,7 +1,5 @@
 """Tests for enas_tf.pictures.policy_pictures: cutting the controller's choice_probs into panels."""
 
-import re
-
 import numpy as np
 import pytest
 
@@ -163,7 +161,7 @@ def test_other_mistakes_are_value_errors():
 
 
 @pytest.mark.parametrize("space", ["micro", "macro", "rnn"])
-def test_heatmaps_decode_and_histograms_are_tag_safe(space):
+def test_heatmaps_decode(space):
     module, size = {"micro": (micro, 2), "macro": (macro, 4), "rnn": (rnn, 3)}[space]
     program = module.decision_program(size)
     width = sum(decisions.num_outcomes(step) for step in program)
@@ -175,14 +173,6 @@ def test_heatmaps_decode_and_histograms_are_tag_safe(space):
         assert image.dtype == np.uint8 and image.shape[0] == 1 and image.shape[3] == 3
         assert 150 <= image.shape[1] <= 3000 and 150 <= image.shape[2] <= 3000
         np.testing.assert_array_equal(image, arc_pictures.png_to_image_tensor(png))
-        histograms = policy_pictures.panel_histograms(panel)
-        assert len(histograms) == len(panel.row_labels)
-        for key, values in histograms.items():
-            assert re.fullmatch(r"[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+", key), key
-            assert key.startswith(panel.name + "/")
-            assert not np.isnan(values).any()
-        existing = np.isfinite(panel.matrix).sum(axis=1)
-        assert [len(v) for v in histograms.values()] == existing.tolist()
 
 
 def test_large_panel_draws_without_annotations():

@@ -21,7 +21,12 @@ def test_tokens_and_arcs_convert_both_ways(space):
         tokens = search_space.supernet_tokens(arc)
         assert search_space.arc_from_tokens(tokens) == arc
         assert registry.describe_arc(arc)
-        assert registry.arc_markdown(arc)
+        table = registry.arc_markdown(arc).split("\n")
+        assert table[0].startswith("| ") and table[1].startswith("|---|"), table
+        assert registry.arc_markdown(arc) == search_space.arc_markdown(arc)
+        columns = registry.arc_columns(arc)
+        assert columns == search_space.arc_columns(arc)
+        assert not any("|" in value or "\n" in value for value in columns.values())
 
 
 def test_micro_operand_order_is_one_network_and_other_spaces_keep_their_tokens():
