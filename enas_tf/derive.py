@@ -104,10 +104,11 @@ def derive(config, workdir: str, search):
         [(c[key_name], c["arc"]) for c in candidates], f"valid {task.metric}"
     )
     text = (
-        f"**Derived arc**: the best of {len(candidates)} policy samples by "
+        f"**Derived arc**: the best of {len(candidates)} "
+        f"{'uniform arcs' if config.search.policy == 'random' else 'policy samples'} by "
         f"{'valid loss' if by_loss else f'valid {task.metric}'} on {_scored_on(config)}."
-        f"\n\n{registry.arc_markdown(best, output)}\n\n**Candidates**, best first:\n\n{ranking}"
-        f"\n\n**Check**: {check.summary()}"
+        f"\n\n**Check**: {check.summary()}\n\n{registry.arc_markdown(best, output)}"
+        f"\n\n**Candidates**, best first:\n\n{ranking}"
     )
     _draw(config, workdir, search, best, text)
     arc_io.save_arc(best, os.path.join(workdir, "arc.json"))

@@ -220,7 +220,7 @@ class Retrain:
             "arc": self.arc.to_json(),
         }
         logging.info("retrain: test %s %.4f (valid %.4f)", metric, test_score, valid_score)
-        # The test score is one number: a result (`result/*`, HParams), not a series.
+        # The test score is one number: a result (`summary/*`, HParams), not a series.
         self.writers.flush()
         if replicas.is_chief(self.strategy):
             files.write_json_atomic(self.result_path, result)

@@ -452,7 +452,7 @@ def test_tensorboard_shows_one_tag_tree_an_hparams_session_and_the_layout(
         "retrain/lr",
     }
     assert views.tags("retrain/valid", "scalars") == {"retrain/accuracy"}
-    assert all(tag.startswith("result/") for tag in views.tags("results", "scalars"))
+    assert all(tag.startswith("summary/") for tag in views.tags("results", "scalars"))
     assert "search/check/policy_vs_random_z" in views.tags("valid", "scalars")
     # The learning rate is the step's own: no jump back to lr_max at the last point.
     lr = [value for _, value in views.scalars("retrain/train", "retrain/lr")]
@@ -468,15 +468,15 @@ def test_tensorboard_shows_one_tag_tree_an_hparams_session_and_the_layout(
     assert {"space", "search.policy", "seed", "search.epochs", "retrain.epochs"} <= hparams
     metrics = {m.name.tag for m in experiment.metric_infos}
     assert {
-        "result/search_children_accuracy",
-        "result/search_vs_random_z",
-        "result/derive_best_accuracy",
-        "result/retrain_test_accuracy",
+        "summary/search_children_accuracy",
+        "summary/search_vs_random_z",
+        "summary/derive_best_accuracy",
+        "summary/retrain_test_accuracy",
     } <= metrics
     (group,) = views.session_groups()
     values = {m.name.tag: m.value for m in group.metric_values}
     result = json.load(open(os.path.join(workdir, "retrain", "result.json")))
-    assert values["result/retrain_test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert values["summary/retrain_test_accuracy"] == pytest.approx(result["test_accuracy"])
 
     layout = views.layout()
     titles = [chart["title"] for category in layout["category"] for chart in category["chart"]]

@@ -5,7 +5,8 @@ asks first: did ENAS beat the random baseline, and by how much across seeds? Eac
 one HParams session, written in `workdir/results` (its own run, so that the dashboard's
 metric columns are the results below and not every training series): the settings that tell
 runs apart (`HPARAM_KEYS`: space, `search.policy`, seed, data, the main search, derive and
-retrain settings) and, as the stages finish, one scalar per result under `result/`:
+retrain settings) and, as the stages finish, one scalar per result under `summary/` (a name
+that sorts after `search/`, so the single points come last in the Scalars dashboards):
 
 * the search's last check (`search/checks.json`): `search_children_<metric>` (the valid
   score of the arcs the run's own policy samples: the controller's for ENAS, uniform arcs
@@ -42,23 +43,21 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 from enas_tf.board import tags
 from enas_tf.runtime import files, summaries
 
+# The settings a user varies between runs they compare (the dashboard shows the ones that
+# differ first; every key adds a column, so the list stays short).
 HPARAM_KEYS = (
     "space",
     "search.policy",
     "seed",
     "arc",
     "data.source",
-    "data.num_valid",
-    "data.max_train_examples",
     "search.epochs",
     "search.batch_size",
     "search.child_sampling",
-    "search.arc_sampling",
     "search.model.num_layers",
     "search.model.filters",
     "search.model.num_nodes",
     "search.model.sep_weights",
-    "search.optimizer.lr_max",
     "search.controller.baseline",
     "search.controller.reward_batch",
     "search.controller.warmup_epochs",
@@ -66,10 +65,7 @@ HPARAM_KEYS = (
     "search.controller.num_aggregate",
     "search.controller.learning_rate",
     "search.controller.entropy_weight",
-    "search.controller.temperature",
-    "search.check.num_arcs",
     "derive.num_candidates",
-    "derive.num_batches",
     "derive.rank_by",
     "retrain.epochs",
     "retrain.model.num_layers",
@@ -174,7 +170,7 @@ def _audit_results(workdir: str) -> dict:
 
 
 def results(workdir: str) -> dict[str, float]:
-    """Every result the workdir's files hold so far, by `result/` tag (finite values only)."""
+    """Every result the workdir's files hold so far, by `summary/` tag (finite values only)."""
     values = {}
     for read in (_search_results, _derive_results, _retrain_results, _audit_results):
         values.update(read(workdir))

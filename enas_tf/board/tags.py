@@ -14,10 +14,10 @@ Every series a run writes is named here, so that the tree stays one tree (issue 
   `search/check/arcs` (text), `derive/arc` and
   `derive/arc_picture`;
 * `workdir/retrain/train` and `workdir/retrain/valid`: `retrain/*`;
-* `workdir/results`: the HParams session, `result/*` (one number per result: see
+* `workdir/results`: the HParams session, `summary/*` (one number per result: see
   `enas_tf.board.hparams`) and the custom-scalars layout below.
 
-Test scores are results (one number each), not series: they go to `result/*` only.
+Test scores are results (one number each), not series: they go to `summary/*` only.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def retrain(name: str) -> str:
 
 def result(name: str) -> str:
     """A final result, one number (HParams metric)."""
-    return f"result/{name}"
+    return f"summary/{name}"
 
 
 def check_scalars(result) -> dict[str, float]:

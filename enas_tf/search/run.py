@@ -253,8 +253,8 @@ class Search:
             return f"search epoch {epoch + 1} controller step {int(state.controller_step.numpy())}"
 
         self._phase_loop(ctrl.train_steps, where).run(done, train)
-        self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
-        if phase.steps:
+        if phase.steps:  # none in warm-up epochs and under policy=random
+            self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
             self._write_controller(phase.means())
         self.samples_report(epoch)
         check = None
@@ -267,16 +267,24 @@ class Search:
     def _write_controller(self, stats: dict) -> None:
         """A controller phase's means, at the run's child step (where the phase ran).
 
-        `search/controller/*`: reward, baseline, entropy with the uniform policy's entropy
-        for reference, loss. The sampled arcs' score is left out: for images it is the
-        reward itself, and the children's validation series comes from `samples_report`.
+        `search/controller/*`: reward, baseline (not under the group baseline), entropy with
+        the uniform policy's entropy for reference, loss. The sampled arcs' score is left out:
+        for images it is the reward itself, and the children's validation series comes from
+        `samples_report`.
         """
         step = int(self.state.child_step.numpy())
         stats.pop(self.task.metric)
         stats["uniform_entropy"] = self.steps.uniform_entropy
+        baseline = ""
+        if self.config.search.controller.baseline == "group":
+            # Each arc's baseline is the mean of the others'; the recorded value, the update's
+            # mean reward, would only repeat the reward series.
+            stats.pop("baseline")
+        else:
+            baseline = f" baseline {stats['baseline']:.3g}"
         self.writers.scalars("train", step, {tags.controller(k): v for k, v in stats.items()})
         self._epoch_line["controller"] = (
-            f"controller reward {stats['reward']:.3g} baseline {stats['baseline']:.3g} "
+            f"controller reward {stats['reward']:.3g}{baseline} "
             f"entropy {stats['entropy']:.3g}/{stats['uniform_entropy']:.3g}"
         )
 

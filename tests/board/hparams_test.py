@@ -66,7 +66,7 @@ def test_enas_and_random_runs_compare_in_one_hparams_table(tmp_path, tensorboard
     assert {"space", "seed", "search.epochs", "retrain.epochs"} <= set(infos)
     # The metric columns are the results only, not the training series of other runs.
     metrics = {(m.name.group, m.name.tag) for m in experiment.metric_infos}
-    assert all(group == "" and tag.startswith("result/") for group, tag in metrics)
+    assert all(group == "" and tag.startswith("summary/") for group, tag in metrics)
     groups = {
         next(h for k, h in g.hparams.items() if k == "search.policy").string_value: {
             m.name.tag: m.value for m in g.metric_values
@@ -74,14 +74,14 @@ def test_enas_and_random_runs_compare_in_one_hparams_table(tmp_path, tensorboard
         for g in views.session_groups()
     }
     assert set(groups) == {"enas", "random"}
-    assert groups["enas"]["result/search_children_accuracy"] == pytest.approx(0.6)
-    assert groups["random"]["result/search_children_accuracy"] == pytest.approx(0.41)
-    assert groups["enas"]["result/search_vs_random_z"] == pytest.approx(5.2)
-    assert "result/search_vs_random_z" not in groups["random"]  # no policy: no margin
-    assert groups["enas"]["result/search_children_vs_chance"] == pytest.approx(6.0)
-    assert groups["enas"]["result/derive_best_accuracy"] == pytest.approx(0.64)
-    assert groups["random"]["result/retrain_test_accuracy"] == pytest.approx(0.88)
-    assert groups["enas"]["result/retrain_params"] == 7
+    assert groups["enas"]["summary/search_children_accuracy"] == pytest.approx(0.6)
+    assert groups["random"]["summary/search_children_accuracy"] == pytest.approx(0.41)
+    assert groups["enas"]["summary/search_vs_random_z"] == pytest.approx(5.2)
+    assert "summary/search_vs_random_z" not in groups["random"]  # no policy: no margin
+    assert groups["enas"]["summary/search_children_vs_chance"] == pytest.approx(6.0)
+    assert groups["enas"]["summary/derive_best_accuracy"] == pytest.approx(0.64)
+    assert groups["random"]["summary/retrain_test_accuracy"] == pytest.approx(0.88)
+    assert groups["enas"]["summary/retrain_params"] == 7
 
 
 def test_each_value_is_written_once_and_results_follow_the_stages(tmp_path, tensorboard_views):
@@ -91,7 +91,7 @@ def test_each_value_is_written_once_and_results_follow_the_stages(tmp_path, tens
     assert len(first) == 2  # the session and the layout; no result file yet
     _write_run(workdir, _check(0.6, 0.4, 0.45, 5.2, 4.1), 0.64, 0.93)
     second = hparams.update(config, workdir, "accuracy")
-    assert second and all(tag.startswith("result/") for tag in second)
+    assert second and all(tag.startswith("summary/") for tag in second)
     files_before = sorted(os.listdir(os.path.join(workdir, tags.RESULTS_RUN)))
     assert hparams.update(config, workdir, "accuracy") == []
     assert sorted(os.listdir(os.path.join(workdir, tags.RESULTS_RUN))) == files_before
@@ -109,8 +109,8 @@ def test_each_value_is_written_once_and_results_follow_the_stages(tmp_path, tens
     audit = hparams.update(config, workdir, "accuracy")
     assert tags.result("audit_beats_random") in audit
     views = tensorboard_views(workdir)
-    assert views.scalars(tags.RESULTS_RUN, "result/audit_beats_random") == [(0, 0.75)]
-    assert views.scalars(tags.RESULTS_RUN, "result/audit_derived_accuracy")[0][1] == pytest.approx(
+    assert views.scalars(tags.RESULTS_RUN, "summary/audit_beats_random") == [(0, 0.75)]
+    assert views.scalars(tags.RESULTS_RUN, "summary/audit_derived_accuracy")[0][1] == pytest.approx(
         0.91
     )
 
