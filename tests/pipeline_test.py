@@ -468,15 +468,15 @@ def test_tensorboard_shows_one_tag_tree_an_hparams_session_and_the_layout(
     assert {"space", "search.policy", "seed", "search.epochs", "retrain.epochs"} <= hparams
     metrics = {m.name.tag for m in experiment.metric_infos}
     assert {
-        "summary/search_children_accuracy",
-        "summary/search_vs_random_z",
-        "summary/derive_best_accuracy",
-        "summary/retrain_test_accuracy",
+        "summary/children_accuracy",
+        "summary/children_vs_random_z",
+        "summary/derived_accuracy",
+        "summary/retrained_test_accuracy",
     } <= metrics
     (group,) = views.session_groups()
     values = {m.name.tag: m.value for m in group.metric_values}
     result = json.load(open(os.path.join(workdir, "retrain", "result.json")))
-    assert values["summary/retrain_test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert values["summary/retrained_test_accuracy"] == pytest.approx(result["test_accuracy"])
 
     layout = views.layout()
     titles = [chart["title"] for category in layout["category"] for chart in category["chart"]]

@@ -10,8 +10,12 @@ needs Chromium and Playwright, which the package does not depend on:
 
 It starts `tensorboard --logdir` on a free local port, opens each dashboard with
 `?forceSVG=true` (charts drawn as SVG: no GPU here), waits for the data to load and writes
-`<dashboard>.png`. Dashboards whose content sits behind a click (a text card, the HParams
-parallel-coordinates view) get a second picture after the click.
+`<dashboard>.png`; for HParams also the parallel-coordinates view after a click on it.
+The pictures here: `python docs/tensorboard/screenshots.py --logdir=runs --out=docs/tensorboard
+--dashboards=scalars,custom_scalars,images,text,timeseries` and `--dashboards=hparams
+--width=2400 --height=800` over a quickstart and its random baseline (BUILD_NOTES.md, "TensorBoard
+that compares runs"); `timeseries_actual_size.png` is the Time Series dashboard with its "Show
+actual image size" setting ticked by hand.
 """
 
 from __future__ import annotations
@@ -89,6 +93,12 @@ def main() -> None:
             for name in args.dashboards.split(","):
                 url = f"http://localhost:{port}/?forceSVG=true#{name}"
                 _shoot(page, url, os.path.join(args.out, f"{name}.png"), args.settle)
+                if name == "hparams":  # the same sessions as parallel coordinates
+                    page.get_by_text("PARALLEL COORDINATES VIEW").click()
+                    time.sleep(args.settle)
+                    path = os.path.join(args.out, "hparams_parallel_coordinates.png")
+                    page.screenshot(path=path, full_page=True)
+                    print(f"wrote {path}")
             browser.close()
     finally:
         tensorboard.terminate()

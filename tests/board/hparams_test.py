@@ -53,7 +53,7 @@ def test_enas_and_random_runs_compare_in_one_hparams_table(tmp_path, tensorboard
     _write_run(str(root / "rand"), _check(None, 0.41, None, None, None), 0.5, 0.88)
     for config, name in ((enas, "enas"), (random, "rand")):
         written = hparams.update(config, str(root / name), "accuracy")
-        assert tags.result("retrain_test_accuracy") in written
+        assert tags.result("retrained_test_accuracy") in written
 
     views = tensorboard_views(str(root))
     experiment = views.experiment()
@@ -74,14 +74,23 @@ def test_enas_and_random_runs_compare_in_one_hparams_table(tmp_path, tensorboard
         for g in views.session_groups()
     }
     assert set(groups) == {"enas", "random"}
-    assert groups["enas"]["summary/search_children_accuracy"] == pytest.approx(0.6)
-    assert groups["random"]["summary/search_children_accuracy"] == pytest.approx(0.41)
-    assert groups["enas"]["summary/search_vs_random_z"] == pytest.approx(5.2)
-    assert "summary/search_vs_random_z" not in groups["random"]  # no policy: no margin
-    assert groups["enas"]["summary/search_children_vs_chance"] == pytest.approx(6.0)
-    assert groups["enas"]["summary/derive_best_accuracy"] == pytest.approx(0.64)
-    assert groups["random"]["summary/retrain_test_accuracy"] == pytest.approx(0.88)
-    assert groups["enas"]["summary/retrain_params"] == 7
+    assert groups["enas"]["summary/children_accuracy"] == pytest.approx(0.6)
+    assert groups["random"]["summary/children_accuracy"] == pytest.approx(0.41)
+    assert groups["enas"]["summary/children_vs_random_z"] == pytest.approx(5.2)
+    assert "summary/children_vs_random_z" not in groups["random"]  # no policy: no margin
+    assert groups["enas"]["summary/uniform_arcs_accuracy"] == pytest.approx(0.4)
+    assert groups["enas"]["summary/derived_accuracy"] == pytest.approx(0.64)
+    assert groups["random"]["summary/retrained_test_accuracy"] == pytest.approx(0.88)
+    assert groups["enas"]["summary/trainable_params"] == 7
+    # The five metric columns the dashboard ticks by default (the first five by name).
+    first = sorted(m.name.tag for m in experiment.metric_infos)[:5]
+    assert first == [
+        "summary/children_accuracy",
+        "summary/children_vs_initial_z",
+        "summary/children_vs_random_z",
+        "summary/derived_accuracy",
+        "summary/retrained_test_accuracy",
+    ]
 
 
 def test_each_value_is_written_once_and_results_follow_the_stages(tmp_path, tensorboard_views):
