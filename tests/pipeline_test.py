@@ -382,7 +382,9 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     assert perplexities == sorted(perplexities)  # lower is better: the best comes first
     result = outputs["retrain"]
     assert 1.0 < result["test_perplexity"] < 10_000 and result["epochs"] == 1
-    assert {"child/perplexity", "controller/reward"} <= _tags(os.path.join(workdir, "train"))
+    train = _tags(os.path.join(workdir, "train"))
+    assert {"search/child/perplexity", "search/controller/reward"} <= train
+    assert "search/child/perplexity" in _tags(os.path.join(workdir, "valid"))
 
     # Served in a separate process, from words (one out of the vocabulary -> <eos>/<unk>).
     from enas_tf.data import text as text_data
