@@ -68,7 +68,9 @@ def test_the_log_holds_the_pipelines_lines_only_one_per_epoch(finished_cli_run):
     assert lines and all(re.match(r"\d\d:\d\d:\d\d \S", line) for line in lines), log[:3000]
     for noise in ("functional_saver", "signature_serialization", "builder_impl", "fingerprint"):
         assert noise not in log
-    epochs = _TINY.search.epochs
+    import configs.tiny as tiny
+
+    epochs = tiny.get_config("space=macro").search.epochs
     for epoch in range(1, epochs + 1):
         assert len(re.findall(rf"search epoch {epoch}/{epochs}: ", log)) == 1, log
         assert len(re.findall(rf"search epoch {epoch}/{epochs} check: ", log)) == 1, log
