@@ -20,7 +20,7 @@ point has learned; ahead of both, the verdict says "learned".
 "Ahead by z SE" is the difference of the means over the standard error of that difference
 (sqrt(se_p^2 + se_r^2)); more than 2 is the usual bar. The search runs the check after every
 controller phase (`search.check`) and derive once more on its own minibatch; both go to
-TensorBoard (`check/*`), the log and `candidates.json`. The random arcs and the initial
+TensorBoard (`search/check/*`), the log and `candidates.json`. The random arcs and the initial
 policy's samples are the same in every check of a run (their seeds are the run's), so their
 means track how the shared weights improve for everyone; the policy's samples are fresh each
 epoch. Under `search.policy=random` there is no controller: only random arcs are scored.
@@ -94,7 +94,6 @@ class CheckResult:
       policy: the policy samples' scores; None under `search.policy=random` (nothing to compare).
       choice_probs: mean over the policy samples of `PolicyOutput.choice_probs` (the policy's
         marginal choice probabilities; None without policy samples).
-      example_tokens: the tokens of the first policy sample (or random arc), for display.
       chance: the score of a model that guesses uniformly (1 / classes for accuracy, the
         vocabulary size for perplexity), so a reader can see how far the children are from it;
         None when unknown.
@@ -110,7 +109,6 @@ class CheckResult:
     random: ArcScores
     policy: Optional[ArcScores] = None
     choice_probs: Optional[np.ndarray] = None
-    example_tokens: tuple[int, ...] = ()
     chance: Optional[float] = None
     initial: Optional[ArcScores] = None
     arcs: tuple[tuple[int, ...], ...] = ()
@@ -193,23 +191,6 @@ class CheckResult:
             f"({self.chance:.{digits}f})"
         )
 
-    def scalars(self) -> dict[str, float]:
-        """TensorBoard scalars under `check/`."""
-        values = {"random_mean": self.random.mean, "random_se": self.random.se}
-        if self.policy is not None:
-            values.update(
-                policy_mean=self.policy.mean,
-                policy_se=self.policy.se,
-                policy_minus_random_in_se=self.advantage_in_se,
-            )
-        if self.policy is not None and self.initial is not None:
-            values.update(
-                initial_mean=self.initial.mean,
-                initial_se=self.initial.se,
-                policy_minus_initial_in_se=self.advantage_over_initial_in_se,
-            )
-        return values
-
     def to_json(self) -> dict[str, Any]:
         with_initial = self.policy is not None and self.initial is not None
         return {
@@ -278,14 +259,12 @@ def policy_vs_random(
     random_tokens = draw_samples(steps.sample_uniform, random_seed, num_arcs)
     random = score_arcs(steps.evaluate_arc, batches, random_tokens)
     task = steps.task
-    example = tuple(int(t) for t in random_tokens[0].numpy()) if random_tokens else ()
     if not with_policy:
         return CheckResult(
             task.metric,
             task.higher_is_better,
             data,
             random,
-            example_tokens=example,
             chance=task.chance_score,
             arcs=tuple(tuple(int(t) for t in tokens.numpy()) for tokens in random_tokens),
         )
@@ -303,7 +282,6 @@ def policy_vs_random(
         random,
         policy=policy,
         choice_probs=probs,
-        example_tokens=tuple(int(t) for t in outputs[0].tokens.numpy()),
         chance=task.chance_score,
         initial=initial,
         arcs=tuple(tuple(int(t) for t in out.tokens.numpy()) for out in outputs),

@@ -38,7 +38,7 @@ from enas_tf.runtime import console, replicas, summaries
 from enas_tf.search import check as search_check
 from enas_tf.search import reports as search_reports
 from enas_tf.search.steps import SearchSteps, build_search_state
-from enas_tf.training.phase_loop import PhaseLoop
+from enas_tf.training.phase_loop import PhaseLoop, RunningMeans
 
 _CHILD, _CONTROLLER = 0, 1  # phase variable values: what the current epoch still has to do.
 
@@ -240,7 +240,7 @@ class Search:
         iterator = self.valid_iterator(
             self.config.seed * 7919 + epoch, skip=done * _batches_per_update(ctrl)
         )
-        phase = _PhaseMeans()
+        phase = RunningMeans()  # the phase's means over all its updates
         phase_started = time.perf_counter()
 
         def train(chunk):
@@ -255,7 +255,7 @@ class Search:
         self._phase_loop(ctrl.train_steps, where).run(done, train)
         if phase.steps:  # none in warm-up epochs and under policy=random
             self._phase_seconds["controller updates"] = time.perf_counter() - phase_started
-            self._write_controller(phase.means())
+            self._write_controller(phase.pop())
         self.samples_report(epoch)
         check = None
         if self.check_due(epoch):
@@ -367,21 +367,6 @@ class Search:
         )
         search_reports.report_check(self, epoch, result)
         return result
-
-
-class _PhaseMeans:
-    """Means over a controller phase's updates of what each call of its step returned."""
-
-    def __init__(self):
-        self.steps, self._sums = 0, {}
-
-    def add(self, values: dict, steps: int) -> None:
-        self.steps += steps
-        for key, value in values.items():
-            self._sums[key] = self._sums.get(key, 0.0) + value * steps
-
-    def means(self) -> dict:
-        return {key: total / self.steps for key, total in self._sums.items()}
 
 
 class _Clocks:

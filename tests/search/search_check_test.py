@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from enas_tf.board import tags
 from enas_tf.search.check import ArcScores, CheckResult, score_arcs
 
 
@@ -36,7 +37,9 @@ def test_random_only_check_has_no_verdict_and_serialises():
     assert not result.policy_ahead and math.isnan(result.advantage_in_se)
     data = result.to_json()
     assert data["policy"] is None and data["random"]["scores"] == [0.1, 0.2]
-    assert "policy_mean" not in result.scalars() and "random_mean" in result.scalars()
+    scalars = tags.check_scalars(result)
+    assert "search/check/policy_accuracy" not in scalars
+    assert "search/check/random_accuracy" in scalars
 
 
 def test_score_arcs_averages_each_arc_over_the_same_batches():
@@ -143,10 +146,10 @@ def test_the_initial_comparison_goes_to_json_and_tensorboard():
     assert data["policy_minus_initial_in_se"] == pytest.approx(result.advantage_over_initial_in_se)
     assert data["policy_ahead"] and not data["policy_ahead_of_initial"]
     assert data["summary"] == result.summary()
-    scalars = result.scalars()
-    assert scalars["initial_mean"] == pytest.approx(0.52)
-    assert scalars["initial_se"] == pytest.approx(result.initial.se)
-    assert scalars["policy_minus_initial_in_se"] == result.advantage_over_initial_in_se
+    scalars = tags.check_scalars(result)
+    assert scalars["search/check/initial_accuracy"] == pytest.approx(0.52)
+    assert scalars["search/check/initial_accuracy_upper"] == pytest.approx(0.52 + result.initial.se)
+    assert scalars["search/check/policy_vs_initial_z"] == result.advantage_over_initial_in_se
 
 
 def test_without_the_initial_policy_the_check_does_not_claim_learning():
@@ -154,5 +157,6 @@ def test_without_the_initial_policy_the_check_does_not_claim_learning():
     result = _with_initial(ArcScores((0.50, 0.52, 0.54)), None)
     assert result.policy_ahead and math.isnan(result.advantage_over_initial_in_se)
     assert result.verdict().endswith("(initial policy unknown: learning or prior)")
-    assert "initial policy 0" not in result.summary() and "initial_mean" not in result.scalars()
+    assert "initial policy 0" not in result.summary()
+    assert "search/check/initial_accuracy" not in tags.check_scalars(result)
     assert result.to_json()["initial"] is None
