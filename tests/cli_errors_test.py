@@ -57,8 +57,13 @@ def finished_cli_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def finished(finished_cli_run):
-    return finished_cli_run[0]
+def finished(tmp_path_factory, run_cli):
+    """The same tiny pipeline run inside this process (`run_cli`): the workdir that the bad
+    inputs must leave as it was, and the second run of the seed for the reproducibility test."""
+    workdir = str(tmp_path_factory.mktemp("cli_in_process") / "run")
+    result = run_cli(*_TINY, f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
 
 
 def test_the_log_holds_the_pipelines_lines_only_one_per_epoch(finished_cli_run):
@@ -118,7 +123,7 @@ _CASES = [
 
 @pytest.mark.parametrize("what, flags, pattern", _CASES, ids=[c[0] for c in _CASES])
 def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
-    finished, bad_files, what, flags, pattern, workdir_digest
+    finished, bad_files, what, flags, pattern, workdir_digest, run_cli
 ):
     before = workdir_digest(finished)
     flags = [flag.format(bad=bad_files) for flag in flags]
@@ -126,7 +131,7 @@ def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
     overrides = [f for f in flags if not f.startswith("--config=")]
     if config == _TINY[:1]:
         overrides = _TINY[1:] + overrides
-    result = _cli(*config, *overrides, f"--workdir={finished}")
+    result = run_cli(*config, *overrides, f"--workdir={finished}")
     assert result.returncode == 1, (what, result.stderr[-2000:])
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -135,25 +140,25 @@ def test_bad_input_is_one_line_and_leaves_the_workdir_as_it_was(
     assert workdir_digest(finished) == before, what
 
 
-def test_a_malformed_tf_config_is_one_line_naming_it(finished, workdir_digest):
+def test_a_malformed_tf_config_is_one_line_naming_it(finished, workdir_digest, run_cli):
     before = workdir_digest(finished)
-    result = _cli(*_TINY, f"--workdir={finished}", env={"TF_CONFIG": '{"cluster": {"worker": '})
+    result = run_cli(*_TINY, f"--workdir={finished}", env={"TF_CONFIG": '{"cluster": {"worker": '})
     line = _one_error_line(result)
     assert line.startswith("error: the TF_CONFIG environment variable is not valid JSON ("), line
     assert workdir_digest(finished) == before
 
 
-def test_a_workdir_that_is_a_regular_file_is_one_line(tmp_path):
+def test_a_workdir_that_is_a_regular_file_is_one_line(tmp_path, run_cli):
     regular = tmp_path / "notes.txt"
     regular.write_text("mine")
-    line = _one_error_line(_cli(*_TINY, f"--workdir={regular}"))
+    line = _one_error_line(run_cli(*_TINY, f"--workdir={regular}"))
     assert line.startswith(f"error: --workdir={regular} is a file, not a directory; "), line
     assert regular.read_text() == "mine"
 
 
-def test_an_audit_without_a_search_says_what_to_run_first_and_writes_nothing(tmp_path):
+def test_an_audit_without_a_search_says_what_to_run_first_and_writes_nothing(tmp_path, run_cli):
     workdir = str(tmp_path / "new")
-    result = _cli(*_TINY, "--mode=audit", f"--workdir={workdir}")
+    result = run_cli(*_TINY, "--mode=audit", f"--workdir={workdir}")
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -182,10 +187,10 @@ def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(
     assert re.match(r"\d\d:\d\d:\d\d nothing to do: ", first), first
 
 
-def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished, tmp_path):
-    again = str(tmp_path / "again")
-    result = _cli(*_TINY, f"--workdir={again}")
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished_cli_run, finished):
+    """One run in a new process, one in this one: what a seed fixes must not depend on the
+    process (hash seeds, the order things were built in, the state earlier runs left)."""
+    again, _ = finished_cli_run
     for name in ("arc.json", "candidates.json", os.path.join("retrain", "result.json")):
         with open(os.path.join(finished, name)) as a, open(os.path.join(again, name)) as b:
             assert _same(json.load(a), json.load(b)), name
@@ -224,7 +229,7 @@ def _start_and_wait_for(args, pattern, log_path):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
-    tmp_path, signum, search_counters
+    tmp_path, signum, search_counters, run_cli
 ):
     workdir = str(tmp_path / "run")
     args = [*_SEARCH, f"--workdir={workdir}"]
@@ -233,7 +238,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
     try:
         if signum == signal.SIGTERM:  # while it runs, a second run on its workdir is refused
             process.send_signal(signal.SIGSTOP)  # held mid-search, however fast it is
-            second = _cli(*args)
+            second = run_cli(*args)
             assert second.returncode == 1, second.stderr[-2000:]
             assert f"is in use by another run (pid {process.pid} on " in second.stderr
         process.send_signal(signum)
@@ -256,7 +261,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
     if signum == signal.SIGINT:
         return  # the stop is the same code path; SIGTERM's case goes on to resume
 
-    rerun = _cli(*args)
+    rerun = run_cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"child step {child}, controller step {controller})" in rerun.stderr
     import configs.tiny as tiny
@@ -272,16 +277,18 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
     )
     # ... and it searched exactly as a run that was never stopped.
     straight = str(tmp_path / "straight")
-    assert _cli(*_SEARCH, f"--workdir={straight}").returncode == 0
+    assert run_cli(*_SEARCH, f"--workdir={straight}").returncode == 0
     with open(os.path.join(workdir, "search", "checks.json")) as a:
         with open(os.path.join(straight, "search", "checks.json")) as b:
             assert _same(json.load(a), json.load(b))
 
 
-def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path, workdir_digest):
+def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(
+    tmp_path, workdir_digest, run_cli
+):
     workdir = str(tmp_path / "run")
     args = [*_TINY, "--mode=search", "--config.search.epochs=2", f"--workdir={workdir}"]
-    assert _cli(*args).returncode == 0
+    assert run_cli(*args).returncode == 0
     ckpt = os.path.join(workdir, "search", "ckpt")
     datas = sorted(
         (name for name in os.listdir(ckpt) if ".data-" in name),
@@ -290,7 +297,7 @@ def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path, wo
     assert len(datas) == 2  # the newest and one to fall back to
     with open(os.path.join(ckpt, datas[-1]), "r+b") as f:
         f.truncate(100)
-    derive = _cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
+    derive = run_cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
     assert derive.returncode == 0, derive.stderr[-3000:]
     newest, older = (name.split(".")[0] for name in (datas[-1], datas[0]))
     assert f"{newest} is damaged" in derive.stderr
@@ -299,7 +306,7 @@ def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(tmp_path, wo
     with open(os.path.join(ckpt, datas[0]), "r+b") as f:
         f.truncate(100)
     before = workdir_digest(workdir)
-    again = _cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
+    again = run_cli(*args[:-2], "--mode=derive", f"--workdir={workdir}")
     assert again.returncode == 1 and "Traceback" not in again.stderr
     errors = [line for line in again.stderr.splitlines() if line.startswith("error:")]
     assert errors == [

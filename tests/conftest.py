@@ -10,16 +10,22 @@ Grappler then optimises for a few steps' use (the micro mirrored search test: 12
 `python -m enas_tf.train` in a subprocess (tests/train_test.py, tests/runtime/strategy_test.py) keep
 it on, so the production graph path is still exercised end to end."""
 
+import contextlib
 import hashlib
+import io
 import json
+import logging as std_logging
 import os
+import signal
 import sys
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # XLA tests check that the graphs compile and run under XLA (the TPU proxy); the CPU backend's
 # LLVM optimisation of the generated code is irrelevant to that and a third of their time.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 
 import tensorflow as tf  # noqa: E402
 
@@ -81,6 +87,84 @@ def search_counters():
         )
 
     return read
+
+
+class CliResult(NamedTuple):
+    """What a run of the CLI left: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _forget_flags():
+    from absl import flags
+
+    flags.FLAGS.unparse_flags()
+    for name in [name for name in flags.FLAGS if name.startswith("config.")]:
+        delattr(flags.FLAGS, name)  # the overrides ml_collections defined for one config
+
+
+def cli_in_process(*args, env=None) -> CliResult:
+    """Runs `python -m enas_tf.train ARGS` inside this process (with `env` set meanwhile).
+
+    For the CLI's user-error cases and runs whose outcome, not whose process, is tested: the
+    same flag parsing, `main` and exit code as the command (absl's `app.run` with enas_tf's
+    flags parser), at a fraction of a second instead of the 5 s a new process spends importing
+    TensorFlow (issue #27). What only a process shows (its first stderr lines, signals,
+    several processes, Grappler, which the tests switch off) stays in subprocess tests. The
+    process's flags, signal handlers and log settings are restored afterwards.
+    """
+    from absl import logging as absl_logging
+
+    from enas_tf import train
+    from enas_tf.runtime import interrupts
+
+    handler = absl_logging.get_absl_handler()
+    tf_logger = std_logging.getLogger("tensorflow")
+    saved = (list(handler.filters), handler.formatter, absl_logging.get_verbosity())
+    saved_tf_level = tf_logger.level
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(REPO)
+        for key, value in (env or {}).items():
+            patch.setenv(key, value)
+        # ml_collections reads the overrides from sys.argv, as in a process.
+        patch.setattr(sys, "argv", ["enas_tf.train", *args])
+        patch.setattr(interrupts, "_installed", False)
+        # As `app.run` does: absl's handler on the root logger (pytest's own handlers keep
+        # their copies), writing to this run's stderr instead of the stream it was made with.
+        patch.setattr(handler.python_handler, "stream", stderr)
+        attached = handler not in std_logging.root.handlers
+        std_logging.root.addHandler(handler)
+        _forget_flags()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = train.main(train._parse_flags(list(sys.argv)))
+            except SystemExit as exit_:  # the flags parser's own exits, as the process has them
+                code = exit_.code
+                if isinstance(code, str):
+                    print(code, file=sys.stderr)
+                    code = 1
+            finally:
+                if attached:
+                    std_logging.root.removeHandler(handler)
+                _forget_flags()
+                interrupts.reset()
+                for signum, previous in handlers.items():
+                    signal.signal(signum, previous)
+                handler.filters[:] = saved[0]
+                handler.setFormatter(saved[1])
+                absl_logging.set_verbosity(saved[2])
+                tf_logger.setLevel(saved_tf_level)
+    return CliResult(code, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """`run_cli(*args, env=None)`: the CLI inside this process (`cli_in_process`)."""
+    return cli_in_process
 
 
 @pytest.fixture

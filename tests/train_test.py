@@ -20,19 +20,9 @@ from enas_tf import train
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "enas_tf.train", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_unknown_override_key_is_a_one_line_error_that_names_the_flag(tmp_path):
+def test_unknown_override_key_is_a_one_line_error_that_names_the_flag(tmp_path, run_cli):
     workdir = tmp_path / "run"
-    result = _run_cli("--config=configs/tiny.py", "--config.search.epoch=3", f"--workdir={workdir}")
+    result = run_cli("--config=configs/tiny.py", "--config.search.epoch=3", f"--workdir={workdir}")
     assert result.returncode == 1
     assert "--config.search.epoch: the config has no key 'epoch'" in result.stderr
     assert 'Did you mean "epochs"' in result.stderr
@@ -60,7 +50,7 @@ _CONTROLLER_STEPS = _TINY.search.controller.train_steps  # per epoch
 
 
 def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(
-    tmp_path, search_counters
+    tmp_path, search_counters, run_cli
 ):
     workdir = str(tmp_path / "run")
     args = [*_SEARCH, f"--workdir={workdir}", "--config.checkpoint_every_steps=1"]
@@ -82,7 +72,7 @@ def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(
     child_steps, _, _ = search_counters(workdir)
     assert 1 <= child_steps < 3 * _CHILD_STEPS, "the kill did not land mid-run"
 
-    rerun = _run_cli(*args)
+    rerun = run_cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "search: resumed from" in rerun.stderr
     # Every child step and controller update done exactly once in total.
