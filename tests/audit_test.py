@@ -64,6 +64,7 @@ def test_an_audit_of_a_given_arc_is_refused(tmp_path):
     assert not os.path.exists(tmp_path / "w")
 
 
+@pytest.mark.slow
 def test_an_interrupted_audit_resumes_without_retraining_and_a_finished_one_does_nothing(
     searched, monkeypatch, workdir_digest
 ):
@@ -159,6 +160,7 @@ def _bare_copy(workdir, root):
     return str(root)
 
 
+@pytest.mark.slow
 def test_the_plan_is_derived_then_candidates_then_random_arcs_of_the_runs_seed(searched, tmp_path):
     config, workdir = searched
     copy = _bare_copy(workdir, tmp_path / "copy")
@@ -172,6 +174,7 @@ def test_the_plan_is_derived_then_candidates_then_random_arcs_of_the_runs_seed(s
     assert randoms != [arc.arc for arc in plan.arcs if arc.kind == "random"]
 
 
+@pytest.mark.slow
 def test_audit_directories_of_another_search_are_refused_before_anything_runs(searched, tmp_path):
     config, workdir = searched
     copy = _bare_copy(workdir, tmp_path / "copy")
@@ -182,6 +185,7 @@ def test_audit_directories_of_another_search_are_refused_before_anything_runs(se
         audit.prepare(config, copy)
 
 
+@pytest.mark.slow
 def test_the_rnn_audit_ranks_the_lowest_perplexity_first(tmp_path):
     config = _config("rnn")
     workdir = str(tmp_path / "rnn")

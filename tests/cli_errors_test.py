@@ -66,6 +66,7 @@ def finished(tmp_path_factory, run_cli):
     return workdir
 
 
+@pytest.mark.slow
 def test_the_log_holds_the_pipelines_lines_only_one_per_epoch(finished_cli_run):
     """No TensorFlow Python INFO lines (savers, signatures); an epoch reads as one line."""
     _, log = finished_cli_run
@@ -170,6 +171,7 @@ def test_an_audit_without_a_search_says_what_to_run_first_and_writes_nothing(tmp
     assert not os.path.exists(workdir)
 
 
+@pytest.mark.slow
 def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(
     finished, workdir_digest
 ):
@@ -187,6 +189,7 @@ def test_a_finished_run_rerun_does_nothing_rewrites_nothing_and_starts_quietly(
     assert re.match(r"\d\d:\d\d:\d\d nothing to do: ", first), first
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_seed_derive_and_retrain_the_same(finished_cli_run, finished):
     """One run in a new process, one in this one: what a seed fixes must not depend on the
     process (hash seeds, the order things were built in, the state earlier runs left)."""
@@ -227,6 +230,7 @@ def _start_and_wait_for(args, pattern, log_path):
     return process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
     tmp_path, signum, search_counters, run_cli
@@ -283,6 +287,7 @@ def test_a_signal_mid_search_saves_and_a_rerun_resumes_with_no_step_lost(
             assert _same(json.load(a), json.load(b))
 
 
+@pytest.mark.slow
 def test_damaged_search_checkpoints_fall_back_or_say_what_to_delete(
     tmp_path, workdir_digest, run_cli
 ):

@@ -58,6 +58,7 @@ def wheel(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_package_its_run_configs_and_the_console_script(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     packaged = {name for name in names if name.startswith("enas_tf/")}
@@ -71,6 +72,7 @@ def test_the_wheel_holds_the_package_its_run_configs_and_the_console_script(whee
     assert "enas-train = enas_tf.train:run" in text
 
 
+@pytest.mark.slow
 def test_installed_console_script_runs_the_cli_with_the_shipped_quickstart(wheel, tmp_path):
     # A fresh venv that sees the TensorFlow of the interpreter running the tests (no downloads)
     # but not this checkout. `system_site_packages=True` would see the *base* interpreter's

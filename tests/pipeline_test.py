@@ -74,6 +74,7 @@ def _tags(event_dir):
     return summaries.written_tags(event_dir)
 
 
+@pytest.mark.slow
 def test_pipeline_writes_every_stage_output(finished_run):
     config, workdir, outputs = finished_run
     assert outputs["export"] == os.path.join(workdir, "export", "1")
@@ -101,6 +102,7 @@ def test_pipeline_writes_every_stage_output(finished_run):
     assert {"search/child/accuracy", "search/sampled_arcs"} <= valid
 
 
+@pytest.mark.slow
 def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
     config, workdir, _ = finished_run
     checks = json.load(open(os.path.join(workdir, "search", "checks.json")))
@@ -150,6 +152,7 @@ def test_every_epoch_and_derive_check_the_policy_against_random(finished_run):
 # One image space and the text space: `policy=random` samples from the controller's program
 # of decisions, the same code for every space (tests/random_policy_test.py: valid arcs of
 # every space, uniform tokens); what differs between image and text is the task's check.
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["micro", "rnn"])
 def test_random_search_baseline_runs_the_whole_pipeline(space, tmp_path):
     config = tiny.get_config(f"space={space}")
@@ -170,6 +173,7 @@ def test_random_search_baseline_runs_the_whole_pipeline(space, tmp_path):
     assert not any(t.startswith("controller") for t in _tags(os.path.join(workdir, "train")))
 
 
+@pytest.mark.slow
 def test_exported_graph_has_no_case_ops_and_no_xla(finished_run):
     _, _, outputs = finished_run
     proto = saved_model_pb2.SavedModel()
@@ -185,6 +189,7 @@ def test_exported_graph_has_no_case_ops_and_no_xla(finished_run):
         assert not fn.attr["_XlaMustCompile"].b, fn.signature.name
 
 
+@pytest.mark.slow
 def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp_path):
     config, workdir, outputs = finished_run
     splits = image_data.load_image_splits(config.data)
@@ -208,6 +213,7 @@ def test_saved_model_cli_predictions_match_the_in_memory_model(finished_run, tmp
     np.testing.assert_allclose(served_probs.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_rerun_on_a_finished_workdir_trains_and_exports_nothing_new(finished_run):
     config, workdir, outputs = finished_run
     ckpt_dir = os.path.join(workdir, "search", "ckpt")
@@ -220,6 +226,7 @@ def test_rerun_on_a_finished_workdir_trains_and_exports_nothing_new(finished_run
     assert sorted(os.listdir(os.path.join(workdir, "export"))) == ["1"]
 
 
+@pytest.mark.slow
 def test_a_rerun_redraws_the_pictures_a_kill_after_arc_json_lost(finished_run, tmp_path):
     config, workdir, _ = finished_run
     if config.space != "macro":
@@ -244,6 +251,7 @@ def test_a_rerun_redraws_the_pictures_a_kill_after_arc_json_lost(finished_run, t
     assert pipeline.run(config, copy)["nothing_to_do"]
 
 
+@pytest.mark.slow
 def test_derive_rank_by_loss_keeps_the_candidate_of_lowest_validation_loss(finished_run, tmp_path):
     config, workdir, _ = finished_run
     if config.space != "micro":
@@ -271,6 +279,7 @@ def test_derive_rank_by_loss_keeps_the_candidate_of_lowest_validation_loss(finis
     )
 
 
+@pytest.mark.slow
 def test_a_refused_export_writes_nothing_and_a_later_retrain_of_an_edited_arc_runs(
     finished_run, tmp_path, workdir_digest
 ):
@@ -300,6 +309,7 @@ def test_a_refused_export_writes_nothing_and_a_later_retrain_of_an_edited_arc_ru
         pipeline._check_stage_inputs(str(searched), "retrain", None)
 
 
+@pytest.mark.slow
 def test_another_model_size_without_config_json_is_refused_before_writing(
     finished_run, tmp_path, workdir_digest
 ):
@@ -319,6 +329,7 @@ def test_another_model_size_without_config_json_is_refused_before_writing(
     assert after == before  # config.json not written with the other size
 
 
+@pytest.mark.slow
 def test_a_different_model_on_the_same_workdir_is_refused(finished_run):
     config, workdir, _ = finished_run
     other = tiny.get_config(f"space={config.space}")
@@ -371,6 +382,7 @@ def test_an_arc_of_another_space_is_refused_before_the_workdir_is_touched(tmp_pa
     assert not (tmp_path / "workdir").exists()
 
 
+@pytest.mark.slow
 def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     config = tiny.get_config("space=rnn")
     workdir = str(tmp_path / "workdir")
@@ -403,6 +415,7 @@ def test_rnn_space_runs_the_whole_pipeline_and_serves_words(tmp_path):
     np.testing.assert_allclose(served, tf.nn.log_softmax(logits).numpy(), atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["macro", "rnn"])
 def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replica_strategy):
     """Search, derive, retrain and export under MirroredStrategy (2 logical CPUs)."""
@@ -426,6 +439,7 @@ def test_whole_pipeline_on_two_replicas(space, tmp_path, monkeypatch, two_replic
     assert "serving_default" in served.signatures
 
 
+@pytest.mark.slow
 def test_tensorboard_shows_one_tag_tree_an_hparams_session_and_the_layout(
     finished_run, tensorboard_views
 ):

@@ -75,6 +75,7 @@ def test_bodies_tf_serving_would_refuse_are_named(export_dir, body, message):
         rest_predict.predict(export_dir, body)
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_answer_or_one_error_line(export_dir, tmp_path):
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"instances": [[0.5, 0.5]]}))

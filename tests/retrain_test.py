@@ -42,6 +42,7 @@ def _train_iterator(retrain):
     return iter(replicas.distribute_global_batches(retrain.strategy, lambda: dataset))
 
 
+@pytest.mark.slow
 def test_retrain_steps_compile_with_xla_in_the_multi_step_loop(space_config, tmp_path):
     retrain, splits = _retrain(space_config, tf.distribute.get_strategy(), tmp_path, True)
     iterator = _train_iterator(retrain)
@@ -80,6 +81,7 @@ def _expected_perplexity(child, ids, config):
     return math.exp(total / count)
 
 
+@pytest.mark.slow
 def test_two_replicas_train_identically_and_evaluate_every_example_once(
     space_config, tmp_path, two_replica_strategy
 ):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow as tf
 
 from configs import tiny
@@ -49,6 +50,7 @@ _CHILD_STEPS = (_TINY.data.embedded.num_train - _TINY.data.num_valid) // _TINY.s
 _CONTROLLER_STEPS = _TINY.search.controller.train_steps  # per epoch
 
 
+@pytest.mark.slow
 def test_a_search_killed_mid_phase_resumes_and_finishes_at_the_right_step(
     tmp_path, search_counters, run_cli
 ):
@@ -110,26 +112,16 @@ def _run_workers(workdir, cluster, extra, logs):
     return processes, [open(log).read() for log in logs]
 
 
-def test_two_worker_search_on_localhost_finishes_with_the_chief_checkpoint(
-    tmp_path, search_counters, free_ports
+@pytest.mark.slow
+def test_two_workers_search_on_localhost_each_streaming_its_own_shards(
+    tmp_path, search_counters, free_ports, tfds_shards
 ):
-    workdir = str(tmp_path / "run")
-    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
-    logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
-    processes, outputs = _run_workers(workdir, cluster, ["--config.search.epochs=1"], logs)
-    for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
-        assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
-        assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
-    assert "(chief)" in outputs[0] and "(worker)" in outputs[1]
-    # Synchronous training: both workers log the same all-reduced losses and rewards.
-    logged = [re.findall(r"(child loss \S+|reward \S+)", out) for out in outputs]
-    assert logged[0] and logged[0] == logged[1]
-    assert search_counters(workdir) == (_CHILD_STEPS, _CONTROLLER_STEPS, 1)
-    # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
-    assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
+    """One search over two processes: they meet, each reads its own half of the shards, train
+    in step (the same all-reduced losses), and only the chief writes the checkpoint.
 
-
-def test_two_workers_stream_each_its_own_shards(tmp_path, search_counters, free_ports, tfds_shards):
+    (One test for the cluster and the streaming: each started its own two-process search,
+    most of whose minute is the two processes' start-up; issue #27.)
+    """
     workdir = str(tmp_path / "run")
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     logs = [str(tmp_path / f"worker{i}.log") for i in range(2)]
@@ -143,15 +135,23 @@ def test_two_workers_stream_each_its_own_shards(tmp_path, search_counters, free_
     parts = []
     for index, (process, stderr) in enumerate(zip(processes, outputs, strict=True)):
         assert process.returncode == 0, f"worker {index}: {stderr[-3000:]}"
+        assert "2 replica(s)" in stderr, f"worker {index} did not join the cluster"
         assert "streamed from TFRecord shards" in stderr
         reads = re.findall(rf"input pipeline {index} of 2 reads (\d+) examples: (.*)", stderr)
         assert reads, f"worker {index} logged no shard set: {stderr[-3000:]}"
         parts.append(reads[0])
+    assert "(chief)" in outputs[0] and "(worker)" in outputs[1]
     # 128 training examples over 4 shards: 64 each, from different shard ranges.
     assert [int(count) for count, _ in parts] == [64, 64] and parts[0][1] != parts[1][1]
+    # Synchronous training: both workers log the same all-reduced losses and rewards.
+    logged = [re.findall(r"(child loss \S+|reward \S+)", out) for out in outputs]
+    assert logged[0] and logged[0] == logged[1]
     assert search_counters(workdir) == (128 // 16, _CONTROLLER_STEPS, 1)
+    # Only the chief wrote: no scratch checkpoint of worker 1 is left behind.
+    assert not [n for n in os.listdir(os.path.join(workdir, "search", "ckpt")) if "worker" in n]
 
 
+@pytest.mark.slow
 def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_counters, free_ports):
     """A preempted host: every worker saves at the same boundary and the cluster resumes."""
     workdir = str(tmp_path / "run")
@@ -194,6 +194,7 @@ def test_a_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path, search_co
     assert search_counters(workdir) == (3 * _CHILD_STEPS, 3 * _CONTROLLER_STEPS, 3)
 
 
+@pytest.mark.slow
 def test_a_worker_whose_peer_never_comes_stops_on_sigterm_or_at_its_deadline(tmp_path, free_ports):
     """Issue #28: the wait for the cluster is bounded and a signal ends it (it used to hang in
     TensorFlow's C++ until SIGKILL); nothing is written to the workdir either way."""

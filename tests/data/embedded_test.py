@@ -115,6 +115,7 @@ def _conv_accuracy(train_x, train_y, test_x, test_y, *, kernel, epochs):
     return model.evaluate(t, test_y, verbose=0)[1]
 
 
+@pytest.mark.slow
 def test_learnable_by_a_conv_net_but_not_by_a_linear_or_pointwise_model():
     train_x, train_y, test_x, test_y, _ = embedded.make_embedded_dataset(3000, 1000, 16, seed=0)
     ncm, lsq = _linear_accuracies(train_x, train_y, test_x, test_y)

@@ -375,6 +375,7 @@ def test_validate_checks_the_text_data_keys(overrides, match):
         config_lib.validate(config)
 
 
+@pytest.mark.slow
 def test_a_capped_wikitext_directory_runs_the_whole_pipeline_and_serves_unknown_words(tmp_path):
     """search -> derive -> retrain -> export on a WikiText-named corpus with a vocabulary cap;
     the SavedModel maps a word it never saw, and a rare word the cap dropped, to <unk>."""

@@ -72,6 +72,7 @@ def test_gradients_reach_only_the_weights_of_the_chosen_inputs():
         assert np.all(others == 0), f"node {number}: gradient leaked into {others}"
 
 
+@pytest.mark.slow
 def test_one_trace_serves_every_cell_and_compiles_with_xla():
     supernet = _supernet(dropout=LmDropout(0.1, 0.2, 0.3, 0.2, 0.3))
     tokens, state = _batch()

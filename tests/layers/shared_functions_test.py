@@ -1,6 +1,7 @@
 """Tests of the shared traced switch functions (one per context)."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from enas_tf.layers import micro_cells, shared_functions
@@ -25,6 +26,7 @@ def test_every_call_site_shares_one_trace_per_signature():
     assert len(calls) == 2 and list(shared.traced) == [False]
 
 
+@pytest.mark.slow
 def test_a_plain_step_then_an_xla_step_of_the_same_cell_both_run():
     # Regression: the plain step's gradient of a shared switch keeps intermediates in optionals;
     # an XLA step reusing that traced function failed to compile (OptionalFromValue).

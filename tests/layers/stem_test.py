@@ -30,6 +30,7 @@ def test_large_images_reach_at_most_32_pixels(search):
     assert len(layer.trainable_weights) == 2 + 2 * 2  # two convs, two BN scale/offset pairs
 
 
+@pytest.mark.slow
 def test_a_supernet_and_its_child_share_the_stem_on_64x64_images():
     from configs import tiny
     from enas_tf.spaces import registry

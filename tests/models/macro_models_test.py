@@ -27,6 +27,7 @@ def supernet():
     return net
 
 
+@pytest.mark.slow
 def test_one_trace_serves_twenty_arcs_and_routes_by_them(supernet):
     rng = np.random.default_rng(0)
     images = tf.constant(rng.normal(size=(4, *SHAPE)), tf.float32)
@@ -69,6 +70,7 @@ def test_skip_bits_alone_change_the_supernet_output(supernet):
     assert not np.allclose(a.numpy(), b.numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_fixed_network_of_the_published_arc():
     arc = macro.PUBLISHED["enas_macro_final"]
     child = MacroChild(arc, num_classes=10, filters=4, name="child")

@@ -51,6 +51,7 @@ def _probe_curve(config, space):
     return trainer, controller_probe.run_probe(trainer, updates)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", sorted(_CASES))
 def test_policy_learns_to_prefer_the_rewarded_op(space):
     config = _config(space)
@@ -90,6 +91,7 @@ def test_target_agreement_reward_counts_matching_tokens():
     assert mask.sum() == 6 and mask.size == 11  # 6 activations, 5 previous-node choices
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["micro", "macro"])
 def test_group_baseline_on_one_batch_learns_the_rewarded_op(space):
     """`baseline=group` + `reward_batch=per_update` (issue #24's variance reductions) learn too.

@@ -235,6 +235,7 @@ def test_policy_gradient_learns_preferred_op():
     assert before < 0.3 and after > 0.6, (before, after)
 
 
+@pytest.mark.slow
 def test_xla_traces_once_across_seeds_and_tokens():
     program = MACRO_PROGRAM + (ResetAnchors(), AnchorStep(), AnchorStep(), IndexChoice(2))
     controller = Controller(program, lstm_size=16, temperature=5.0)

@@ -1,6 +1,7 @@
 """Tests for enas_tf.policy.random_policy: uniform, valid, reproducible token sequences."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from configs import tiny
@@ -39,6 +40,7 @@ def test_samples_are_valid_arcs_of_every_space():
             registry.of(config).arc_from_tokens(tokens.tolist())  # constructs (validates)
 
 
+@pytest.mark.slow
 def test_every_token_is_uniform_over_its_outcomes():
     program = micro.decision_program(3)
     counts = outcome_counts(program)

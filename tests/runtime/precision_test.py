@@ -26,6 +26,7 @@ def mixed_bfloat16():
     keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["micro", "macro", "rnn"])
 def test_search_steps_run_in_bfloat16_with_float32_weights_and_policy_math(
     space, mixed_bfloat16, tmp_path

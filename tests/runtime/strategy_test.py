@@ -69,6 +69,7 @@ def _assert_says_how_to_fix(message):
     assert "drop --tpu" in message
 
 
+@pytest.mark.slow
 def test_tpu_name_without_a_metadata_server_fails_fast(silent_server):
     # A metadata host that accepts connections and never answers: TensorFlow's own request has
     # no timeout. Pointing TensorFlow's variable at it makes the test the same on Google Cloud.
@@ -80,6 +81,7 @@ def test_tpu_name_without_a_metadata_server_fails_fast(silent_server):
     _assert_says_how_to_fix(message)
 
 
+@pytest.mark.slow
 def test_grpc_address_with_nothing_listening_fails_fast():
     port = _closed_port()
     message = _create_in_subprocess(f"grpc://127.0.0.1:{port}")
@@ -99,6 +101,7 @@ def _has_tpu_device():
     return any(glob.glob(pattern) for pattern in strategy_lib._TPU_DEVICE_PATTERNS)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_has_tpu_device(), reason="this machine has a TPU device")
 def test_local_without_a_tpu_device_fails_fast():
     message = _create_in_subprocess("local")
@@ -107,6 +110,7 @@ def test_local_without_a_tpu_device_fails_fast():
     _assert_says_how_to_fix(message)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_has_tpu_device(), reason="this machine has a TPU device")
 def test_tensorflow_errors_become_strategy_errors():
     # Past the pre-check, TensorFlow without TPU support raises NotFoundError (an OpError).
@@ -118,6 +122,7 @@ def test_tensorflow_errors_become_strategy_errors():
     _assert_says_how_to_fix(message)
 
 
+@pytest.mark.slow
 def test_cli_with_an_unreachable_tpu_exits_with_the_error_and_writes_nothing(
     tmp_path, silent_server
 ):

@@ -46,6 +46,7 @@ def _search(config, splits, workdir, jit_compile=False):
     return search_lib.Search(config, str(workdir), tf.distribute.get_strategy(), task, jit_compile)
 
 
+@pytest.mark.slow
 def test_controller_sampling_and_policy_gradient_compile_with_xla(space_config):
     controller = search_lib.build_controller(space_config)
 
@@ -63,6 +64,7 @@ def test_controller_sampling_and_policy_gradient_compile_with_xla(space_config):
     np.testing.assert_array_equal(tokens.numpy(), eager_tokens.numpy())
 
 
+@pytest.mark.slow
 def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_path):
     # The TPU proxy (docs/DESIGN.md rule 8). Compile time grows with the number of distinct switch
     # functions (shared by every cell, node and side of a shape since issue #12): building the
@@ -78,6 +80,7 @@ def test_child_and_controller_steps_compile_with_xla(space_config, splits, tmp_p
     assert search.steps.child_replica_step.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow
 def test_rerun_resumes_mid_epoch_and_finishes_at_the_expected_step(splits, tmp_path):
     # The loop and its checkpoints are the same for every space; the macro tiny config with 3
     # layers (still pooling twice) is the fastest to run two whole epochs of.
@@ -140,6 +143,7 @@ def _small_check(search, initial_seed=3):
     )
 
 
+@pytest.mark.slow
 def test_the_initial_policy_is_the_starting_controller_and_never_trains(splits, tmp_path):
     search = _search(_macro3_config(), splits, tmp_path)
     state = search.state
@@ -159,6 +163,7 @@ def test_the_initial_policy_is_the_starting_controller_and_never_trains(splits, 
     assert "vs initial policy" in after.summary()
 
 
+@pytest.mark.slow
 def test_a_resumed_search_compares_with_the_same_initial_policy(splits, tmp_path):
     config = _macro3_config()
     first = _search(config, splits, tmp_path)
@@ -173,6 +178,7 @@ def test_a_resumed_search_compares_with_the_same_initial_policy(splits, tmp_path
     _assert_values_equal(_values(first.state.controller.weights), second.state.controller.weights)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_the_initial_policy_resumes_with_one_warning(splits, tmp_path, caplog):
     config = _macro3_config()
     first = _search(config, splits, tmp_path)
@@ -251,6 +257,7 @@ def _assert_routes_as_configured(search, arc_sampling):
 # (`SearchSteps.replica_seed`). The whole steps run below under per-replica sampling (the
 # default, where the replicas train different children) for every space, and under shared
 # sampling for the quickest space; here the shared sampling's routing for the other two.
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["micro", "macro"])
 def test_mirrored_shared_arc_sampling_gives_every_replica_the_same_arc(
     space, splits, tmp_path, two_replica_strategy
@@ -261,6 +268,7 @@ def test_mirrored_shared_arc_sampling_gives_every_replica_the_same_arc(
     _assert_routes_as_configured(search, "shared")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("space", "arc_sampling"),
     [("micro", "per_replica"), ("macro", "per_replica"), ("rnn", "per_replica"), ("rnn", "shared")],
@@ -326,6 +334,7 @@ def test_mirrored_search_steps_keep_replicas_identical(
 
 
 # Issue #24's levers: uniform warm-up, group baseline, one reward minibatch per update ------
+@pytest.mark.slow
 def test_warmup_epochs_train_uniform_children_and_leave_the_controller_alone(splits, tmp_path):
     # Warm-up epoch 1: uniform children and no controller update (the weights stay the
     # starting ones); epoch 2: the policy's children and the configured updates, with the

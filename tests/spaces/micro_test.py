@@ -311,6 +311,7 @@ def test_exact_size_matches_enumeration_of_one_node_arcs():
     assert micro.paper_search_space_size(1) == 625  # the formula is off even for one node
 
 
+@pytest.mark.slow
 def test_exact_cell_count_matches_enumeration_of_two_node_cells():
     cells = []
     for tokens in itertools.product(range(4), range(5), repeat=4):

@@ -101,6 +101,7 @@ def test_search_space_sizes_are_the_spaces_counts():
     assert registry.of(config).size() == micro.search_space_size(config.search.model.num_nodes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_layers,same", [(3, True), (6, False)])
 def test_with_one_normal_cell_per_stage_reading_input_0_skips_the_reduction_cells(num_layers, same):
     # Why two micro arcs with different reduction cells retrained identically (BUILD_NOTES,
