@@ -152,12 +152,12 @@ def avg_pool(x, strides: int):
 def max_pool(x, strides: int):
     """3x3 'same' max pooling whose gradient keeps only its input (`_routed_max_pool`).
 
-    Inside an XLA-compiled step it is compiled with the rest; outside, the forward and the
-    backward each run as one small XLA computation, so XLA fuses their elementwise passes
-    (shifted slices, comparisons, selects) instead of TensorFlow's executor running ~20
-    full-size passes. TensorFlow's own kernels are no use here: XLA fails to compile
-    `MaxPoolGrad` inside a switch branch's gradient, and outside XLA the oneDNN forward and
-    backward cannot pair across branch functions (BUILD_NOTES.md, issue #12).
+    Outside XLA (CPU, GPU) it is TensorFlow's own pooling, forward and backward as the fixed
+    child runs them: the backward is `MaxPoolGrad` beside a recomputed forward in one small
+    function, which lets oneDNN pair the two (`_native_max_pool_input_grad_fn`). Inside an
+    XLA-compiled step (the TPU form) it is the window maxima of `window_max_pool`, with the
+    gradient `_max_pool_input_grad`: XLA fails to compile `MaxPoolGrad` inside a switch
+    branch's gradient (BUILD_NOTES.md, issues #12 and #27).
     """
     return _SHARED_MAX_POOLS[strides](x)
 
@@ -178,7 +178,7 @@ def _routed_max_pool(x, strides: int):
     if shared_functions.in_xla_context():
         forward, input_grad = window_max_pool, _max_pool_input_grad
     else:
-        forward, input_grad = _fused_window_max_pool, _fused_max_pool_input_grad
+        forward, input_grad = _native_max_pool, _native_max_pool_input_grad
 
     @tf.custom_gradient
     def pool(x):
@@ -225,8 +225,30 @@ def _scatter_to_centres(x, dy, strides: int):
     return tape.gradient(subsampled, centres, output_gradients=dy)
 
 
-_fused_window_max_pool = tf.function(window_max_pool, jit_compile=True, autograph=False)
-_fused_max_pool_input_grad = tf.function(_max_pool_input_grad, jit_compile=True, autograph=False)
+def _native_max_pool(x, strides: int):
+    return tf.nn.max_pool2d(x, 3, strides, "SAME")
+
+
+def _native_max_pool_input_grad_fn(x, dy, strides: int):
+    """TensorFlow's `MaxPoolGrad` with its forward recomputed beside it, in one function.
+
+    oneDNN's backward pooling needs its forward's workspace: the graph rewrite pairs a
+    `MaxPoolGrad` with the `MaxPool` that feeds its `orig_output` only within one graph, so
+    recomputing the forward here (a cheap op) is what lets both run as oneDNN kernels."""
+    pooled = tf.nn.max_pool2d(x, 3, strides, "SAME")
+    return tf.raw_ops.MaxPoolGrad(
+        orig_input=x,
+        orig_output=pooled,
+        grad=dy,
+        ksize=[1, 3, 3, 1],
+        strides=[1, strides, strides, 1],
+        padding="SAME",
+    )
+
+
+_native_max_pool_input_grad = tf.function(
+    _native_max_pool_input_grad_fn, autograph=False, experimental_attributes={"_noinline": True}
+)
 _SHARED_MAX_POOLS = {
     strides: shared_functions.shared(functools.partial(_routed_max_pool, strides=strides))
     for strides in (1, 2)
