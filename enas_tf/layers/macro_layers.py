@@ -147,21 +147,9 @@ def _switch_op(x, op_token, weights, ops):
     return tf.switch_case(op_token, calls)
 
 
-def _skip_projection(source, bit, kernel_block):
-    """relu -> 1x1 conv of one skip source if its bit is set, else zeros of the output's shape."""
-    height, width = source.shape[1], source.shape[2]
-    zeros_shape = tf.stack([tf.shape(source)[0], height, width, kernel_block.shape[-1]])
-    return tf.cond(
-        bit > 0,
-        lambda: tf.nn.conv2d(tf.nn.relu(source), kernel_block, strides=1, padding="SAME"),
-        lambda: tf.zeros(zeros_shape, source.dtype),
-    )
-
-
-# One traced function per layer shape and op list (per source shape for the skip
-# projection), shared by every layer of that shape (`enas_tf.layers.shared_functions`).
+# One traced function per layer shape and op list, shared by every layer of that shape
+# (`enas_tf.layers.shared_functions`).
 _shared_switch_op = shared_functions.shared(_switch_op)
-_shared_skip_projection = shared_functions.shared(_skip_projection)
 
 
 class SkipCombine(keras.layers.Layer):
@@ -190,7 +178,7 @@ class SkipCombine(keras.layers.Layer):
         blocks = tf.split(self.proj.kernel, len(sources) + 1, axis=2)
         total = tf.nn.conv2d(tf.nn.relu(out), blocks[-1], strides=1, padding="SAME")
         for j, source in enumerate(sources):
-            total += _shared_skip_projection(source, skip_bits[j], blocks[j])
+            total += supernet_ops.projection_if(source, skip_bits[j], blocks[j])
         return self.norm(total, training=training)
 
     def get_config(self):

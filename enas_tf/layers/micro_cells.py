@@ -208,8 +208,24 @@ class SharedMicroCell(keras.layers.Layer):
             reduction=self.reduction,
         )
         mask = tf.cast(loose_end_mask(cell_tokens, self.num_nodes), outputs[-1].dtype)
-        masked = [outputs[p] * mask[p] for p in range(self.num_nodes)]
-        return self.output_proj(tf.concat(masked, axis=-1), training=training)
+        if tf.executing_eagerly() or not self.output_proj.built:  # the variable-making call
+            masked = [outputs[p] * mask[p] for p in range(self.num_nodes)]
+            return self.output_proj(tf.concat(masked, axis=-1), training=training)
+        return self._routed_output(outputs, mask, training)
+
+    def _routed_output(self, nodes, mask, training):
+        """`output_proj` of the masked concatenation, as a sum of per-node 1x1 convolutions.
+
+        Each node's block of the kernel is applied under a `tf.cond` on its loose-end bit
+        (`supernet_ops.projection_if`), so the nodes other nodes consume cost nothing here:
+        the masked concatenation convolved all `num_nodes` blocks and its gradient sliced
+        every node back out (issue #27). Same variables, same value up to float rounding.
+        """
+        blocks = tf.split(self.output_proj.conv.kernel, self.num_nodes, axis=2)
+        total = supernet_ops.projection_if(nodes[0], mask[0], blocks[0])
+        for p in range(1, self.num_nodes):
+            total += supernet_ops.projection_if(nodes[p], mask[p], blocks[p])
+        return self.output_proj.norm(total, training=training)
 
     def _as_rows(self, stack, num_rows: int):
         """A stack as [num_rows, ...] (flat norm stacks are viewed as [num_rows, filters])."""

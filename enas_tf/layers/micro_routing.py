@@ -25,23 +25,62 @@ from enas_tf.spaces.micro import OPS
 SEP_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5}
 
 
-def select_node(nodes, index):
+def select_node(nodes, index, zeros=None):
     """Returns `nodes[index]` for an int32 tensor index, without stacking (no copies).
 
     A switch over identities. Measured alternatives (BUILD_NOTES.md): gathering from a stack
     copies every candidate forwards and backwards; a one-hot weighted sum touches every
     candidate; a `tf.TensorArray` read records no gradient for the tape.
+
+    Args:
+      nodes: the candidates (one shape).
+      index: int32 scalar.
+      zeros: optional zero tensor of the candidates' shape. Given, the gradient of every
+        unchosen candidate is this one tensor (`_routed_select`) instead of a new zero tensor
+        per candidate and selection.
     """
     if len(nodes) == 1:
         return nodes[0]
-    return _shared_switch_node(nodes, index)
+    if zeros is None:
+        return _shared_switch_node(nodes, index)
+    return _shared_routed_select(nodes, index, zeros)
 
 
 def _switch_node(nodes, index):
     return tf.switch_case(index, [functools.partial(tf.identity, node) for node in nodes])
 
 
+def _routed_select(nodes, index, zeros):
+    """`_switch_node` whose gradient passes `dy` to the chosen node and `zeros` to the others.
+
+    TensorFlow's own gradient of the switch returns a new full-size zero tensor for every
+    unchosen candidate (30 of the 40 selections' outputs in a 5-node cell), allocated, filled
+    and kept until each node's gradients are summed: at batch 160 the paper micro search step
+    spent ~1.4 GB of its peak memory and ~170 ms on them (an ablation, BUILD_NOTES.md, issue
+    #27). Returning one zero tensor shared by the whole cell computes the same sums.
+    """
+
+    @tf.custom_gradient
+    def select(*candidates):
+        def grad(dy):
+            count = len(candidates)
+            placed = [
+                functools.partial(_placed_gradient, dy, zeros, chosen, count)
+                for chosen in range(count)
+            ]
+            return tf.switch_case(index, placed)
+
+        return _switch_node(candidates, index), grad
+
+    return select(*nodes)
+
+
+def _placed_gradient(dy, zeros, chosen: int, count: int):
+    return [tf.identity(dy if j == chosen else zeros) for j in range(count)]
+
+
 _shared_switch_node = shared_functions.shared(_switch_node)
+_shared_routed_select = shared_functions.shared(_routed_select)
 
 
 def _branches(x, strides, sep_weights, reduce_weights):
@@ -102,6 +141,19 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
     """
     num_nodes = int(input_ids.shape[0])
     nodes = [prev_prev, prev]
+    # Outside XLA one zero tensor per shape serves as the gradient of every unchosen candidate
+    # (`_routed_select`); XLA builds no zero tensors for a switch's gradient in the first place.
+    shared_zeros = not shared_functions.in_xla_context()
+    zeros = {}
+
+    def select(candidates, index):
+        if not shared_zeros or len(candidates) == 1:
+            return select_node(candidates, index)
+        shape = tuple(candidates[0].shape)
+        if shape not in zeros:
+            zeros[shape] = tf.zeros_like(candidates[0])
+        return select_node(candidates, index, zeros[shape])
+
     for p in range(num_nodes):
         node = 0.0
         for side in range(2):
@@ -110,10 +162,10 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
             sep_weights = {name: [stack[j] for stack in weights[name]] for name in SEP_KERNELS}
             reduce_weights = [stack[j] for stack in weights["reduce"]] if reduction else None
             if not reduction:
-                outer, inner = select_node(nodes, index), None
+                outer, inner = select(nodes, index), None
             else:
-                outer = select_node(nodes[:2], tf.minimum(index, 1))
-                inner = select_node(nodes[2:], tf.maximum(index - 2, 0)) if p > 0 else None
+                outer = select(nodes[:2], tf.minimum(index, 1))
+                inner = select(nodes[2:], tf.maximum(index - 2, 0)) if p > 0 else None
             node += _shared_switch_op(outer, inner, index, op, sep_weights, reduce_weights)
         nodes.append(node)
     return nodes[2:]

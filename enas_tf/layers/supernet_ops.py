@@ -162,6 +162,25 @@ def max_pool(x, strides: int):
     return _SHARED_MAX_POOLS[strides](x)
 
 
+def _projection_if(source, bit, kernel_block):
+    """relu -> 1x1 conv of `source` if `bit` is set, else zeros of the output's shape.
+
+    One block of a 1x1 convolution over a concatenation: the convolution of the concatenation
+    is the sum of each part's convolution with its block of the kernel's input rows, so a part
+    the arc leaves out costs nothing (macro skip sources, micro loose ends)."""
+    height, width = source.shape[1], source.shape[2]
+    zeros_shape = tf.stack([tf.shape(source)[0], height, width, kernel_block.shape[-1]])
+    return tf.cond(
+        bit > 0,
+        lambda: tf.nn.conv2d(tf.nn.relu(source), kernel_block, strides=1, padding="SAME"),
+        lambda: tf.zeros(zeros_shape, source.dtype),
+    )
+
+
+# One traced function per source shape, shared by every call site.
+projection_if = shared_functions.shared(_projection_if)
+
+
 def _routed_max_pool(x, strides: int):
     """Max pooling with a custom gradient that saves `x` and nothing else.
 
