@@ -6,11 +6,12 @@ functional branches of `supernet_ops`). Both switches are traced once per signat
 shared by every call site (`shared_functions.shared`), so the graph does not grow with
 cells x nodes x sides.
 
-What the selection still costs: at batch 64 on CPU, most of the supernet's remaining step
-overhead over the fixed child (1.05x with the selection replaced by a fixed input, for timing
-only). Not its zero gradients for unchosen candidates: a gradient without any (tested exact)
-was no faster. BUILD_NOTES.md has those measurements and the written-out cell gradients that
-were tried and dropped.
+What the selection costs: TensorFlow's gradient of a switch over identities returns a new
+full-size zero tensor for every unchosen candidate; at the paper's batch (160) that was ~1.4 GB
+of the search step's peak memory and ~170 ms of its time (an ablation, issue #27). Outside XLA
+the selection's gradient therefore hands all unchosen candidates one zero tensor per cell and
+shape (`_routed_select`); XLA builds no such tensors. BUILD_NOTES.md has the measurements, and
+the written-out cell gradients that were tried before and dropped.
 """
 
 from __future__ import annotations

@@ -183,3 +183,17 @@ def test_one_traced_step_routes_gradients_by_the_arc_it_is_called_with():
         (3, 1, "sep_conv_3x3", 0),
     }
     assert grads.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("reduction", [False, True])
+def test_the_traced_cell_output_equals_the_masked_concatenation(reduction):
+    """In a traced step the output projection is a sum of per-node convolutions under conds on
+    the loose-end bits (`_routed_output`); the eager, variable-making call projects the masked
+    concatenation. Same value."""
+    cell = _built_cell(reduction)
+    inputs = _inputs(5)
+    for tokens in ([1, 3, 0, 4, 2, 1, 1, 2], [0, 0, 1, 1, 0, 2, 1, 3]):
+        arc = tf.constant(tokens, tf.int32)
+        eager = cell(inputs, arc, training=True)
+        traced = tf.function(lambda x, a: cell(x, a, training=True))(inputs, arc)
+        np.testing.assert_allclose(traced.numpy(), eager.numpy(), rtol=1e-5, atol=1e-5)
