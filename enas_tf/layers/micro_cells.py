@@ -220,6 +220,8 @@ class SharedMicroCell(keras.layers.Layer):
         (`supernet_ops.projection_if`), so the nodes other nodes consume cost nothing here:
         the masked concatenation convolved all `num_nodes` blocks and its gradient sliced
         every node back out (issue #27). Same variables, same value up to float rounding.
+        The last node, always a loose end, goes through the cond too: projecting it outside
+        measured +400 MB of peak memory at batch 160 (BUILD_NOTES.md; not understood).
         """
         blocks = tf.split(self.output_proj.conv.kernel, self.num_nodes, axis=2)
         total = supernet_ops.projection_if(nodes[0], mask[0], blocks[0])

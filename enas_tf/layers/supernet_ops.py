@@ -167,13 +167,22 @@ def _projection_if(source, bit, kernel_block):
 
     One block of a 1x1 convolution over a concatenation: the convolution of the concatenation
     is the sum of each part's convolution with its block of the kernel's input rows, so a part
-    the arc leaves out costs nothing (macro skip sources, micro loose ends)."""
-    height, width = source.shape[1], source.shape[2]
-    zeros_shape = tf.stack([tf.shape(source)[0], height, width, kernel_block.shape[-1]])
+    the arc leaves out costs nothing (macro skip sources, micro loose ends).
+
+    Inside XLA the zeros are `zeros_like(source)` (the blocks keep the channel count in both
+    supernets): zeros of the run-time batch size aborted XLA's dynamic-dimension inference
+    there (a CHECK failure in the micro XLA test, issue #27). Outside XLA their shape is
+    computed at run time, as since issue #12.
+    """
+    if shared_functions.in_xla_context() and source.shape[-1] == kernel_block.shape[-1]:
+        zeros = functools.partial(tf.zeros_like, source)
+    else:
+        shape = tf.stack([tf.shape(source)[0], *source.shape[1:3], kernel_block.shape[-1]])
+        zeros = functools.partial(tf.zeros, shape, source.dtype)
     return tf.cond(
         bit > 0,
         lambda: tf.nn.conv2d(tf.nn.relu(source), kernel_block, strides=1, padding="SAME"),
-        lambda: tf.zeros(zeros_shape, source.dtype),
+        zeros,
     )
 
 
