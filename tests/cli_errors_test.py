@@ -2,9 +2,12 @@
 signals, damaged checkpoints, and two runs of one seed.
 
 Every bad input must end with exit code 1, one `error:` line on stderr naming the key or file,
-no traceback, and the workdir byte for byte as it was. One finished tiny run (the 3-layer tiny
-macro search, the quickest to trace) is shared by the table of bad inputs, the rerun and the
-reproducibility check; the signal tests start their own searches.
+no traceback, and the workdir byte for byte as it was. The tiny pipeline (the 3-layer tiny
+macro search, the quickest to trace) runs twice per module: once as a new process (its log and
+a quiet rerun are checked) and once inside the test process (`run_cli`: the workdir the bad
+inputs must leave alone); the two are the reproducibility check's pair. The signal tests start
+their own searches in new processes. Cases whose outcome, not whose process, is tested run
+inside the test process (issue #27: a new process spends ~5 s importing TensorFlow).
 """
 
 import json
