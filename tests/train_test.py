@@ -243,34 +243,23 @@ def test_a_worker_whose_peer_never_comes_stops_on_sigterm_or_at_its_deadline(tmp
 
 
 def test_a_refused_write_no_stage_reported_is_one_line_naming_the_path(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, run_cli
 ):
     """The CLI's last net for filesystem refusals (a subdirectory of another user, a full disk
     outside the checkpoint and export writes): one line, exit 1, not a traceback."""
     import errno
 
-    from absl import flags
-
     from enas_tf import pipeline
-    from enas_tf.runtime import interrupts
 
-    # main() takes SIGINT and SIGTERM: give them back to pytest afterwards.
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    monkeypatch.setattr(interrupts, "_installed", False)
     refused = str(tmp_path / "run" / "retrain")
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", refused)
 
     monkeypatch.setattr(pipeline, "run", refuse)
-    flags.FLAGS(["enas_tf.train", f"--config={REPO}/configs/tiny.py", f"--workdir={tmp_path}"])
-    try:
-        assert train.main(["enas_tf.train"]) == 1
-    finally:
-        flags.FLAGS.unparse_flags()
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-    assert capsys.readouterr().err.splitlines() == [
+    result = run_cli(f"--config={REPO}/configs/tiny.py", f"--workdir={tmp_path}")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
         f"error: {refused}: permission denied while writing the run's files; make it writable "
         "for this user (or use another --workdir) and rerun the same command: it resumes from "
         "what was saved completely (the last checkpoint)"

@@ -274,9 +274,7 @@ def _native_max_pool_input_grad_fn(x, dy, strides: int):
     )
 
 
-_native_max_pool_input_grad = tf.function(
-    _native_max_pool_input_grad_fn, autograph=False, experimental_attributes={"_noinline": True}
-)
+_native_max_pool_input_grad = shared_functions.shared(_native_max_pool_input_grad_fn)
 _SHARED_MAX_POOLS = {
     strides: shared_functions.shared(functools.partial(_routed_max_pool, strides=strides))
     for strides in (1, 2)
