@@ -59,6 +59,7 @@ def op_times(logdir: str) -> tuple[collections.Counter, collections.Counter]:
 
 def main(argv):
     del argv
+    bench.configure_graph_optimizer()
     rng = np.random.default_rng(0)
     shape = (bench._SIZE.value, bench._SIZE.value, 3)
     batch = bench.batch_size()

@@ -35,6 +35,7 @@ from ml_collections import config_flags  # noqa: E402
 from enas_tf import search as search_lib  # noqa: E402
 from enas_tf.data import images as image_data  # noqa: E402
 from enas_tf.data import text as text_data  # noqa: E402
+from enas_tf.runtime import strategy as strategy_lib  # noqa: E402
 from enas_tf.tasks.image import ImageTask  # noqa: E402
 from enas_tf.tasks.language_model import LmTask  # noqa: E402
 
@@ -53,13 +54,15 @@ def graph_nodes(concrete_function) -> int:
 def main(argv):
     del argv
     config = _CONFIG.value
+    strategy = tf.distribute.get_strategy()
+    on = strategy_lib.configure_graph_optimizer(config.graph_optimizer, strategy)
     started = time.perf_counter()
     if config.space == "rnn":
         task = LmTask(config, text_data.load_text_splits(config.data))
     else:
         task = ImageTask(config, image_data.load_image_splits(config.data))
     workdir = tempfile.mkdtemp(prefix="search_startup_")
-    search = search_lib.Search(config, workdir, tf.distribute.get_strategy(), task, False)
+    search = search_lib.Search(config, workdir, strategy, task, False)
     build = time.perf_counter() - started
     search.task.reset_child_state()
     train_iterator = iter(search.train_dataset(epoch=0, skip=0).repeat())
@@ -71,7 +74,10 @@ def main(argv):
             search.valid_iterator(shuffle_seed=0),
         ),
     ]
-    print(f"{config.space} search: build {build:.1f} s (data, models, optimizers)")
+    print(
+        f"{config.space} search: build {build:.1f} s (data, models, optimizers), graph "
+        f"optimizer {'on' if on else 'off'}"
+    )
     print("| loop function, one step | trace s | first call s | graph nodes |")
     print("|---|---|---|---|")
     for name, function, iterator in functions:

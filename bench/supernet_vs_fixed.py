@@ -35,6 +35,7 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from enas_tf import training  # noqa: E402
+from enas_tf.runtime import strategy as strategy_lib  # noqa: E402
 from enas_tf.spaces import registry  # noqa: E402
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -164,9 +165,17 @@ def time_steps(steps, images, labels, tokens) -> list[list[float]]:
     return times
 
 
+def configure_graph_optimizer() -> bool:
+    """As a run does: the config's `graph_optimizer` (auto: off on CPUs; `=on` to compare)."""
+    return strategy_lib.configure_graph_optimizer(
+        _CONFIG.value.graph_optimizer, tf.distribute.get_strategy()
+    )
+
+
 def main(argv):
     del argv
     config = _CONFIG.value
+    graph_optimizer = configure_graph_optimizer()
     rng = np.random.default_rng(0)
     shape = (_SIZE.value, _SIZE.value, 3)
     if config.space == "rnn":  # a [batch, bptt] window of token ids and its targets
@@ -192,7 +201,8 @@ def main(argv):
     params = " / ".join(f"{models[name].count_params()} {name}" for name in models)
     print(
         f"{config.space} search model {config.search.model.to_dict()}, batch {batch_size()} x "
-        f"{shape}, jit_compile={_JIT.value}, {params} params"
+        f"{shape}, jit_compile={_JIT.value}, graph optimizer {'on' if graph_optimizer else 'off'}"
+        f", {params} params"
     )
     print(f"arc: {registry.describe_arc(arc)}")
     print("| model | build s | first step (trace+run) s | ms/step (median) |")

@@ -69,6 +69,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
     check_replica_batches(config, strategy)
     jit = {phase: strategy_lib.use_jit(config.jit_compile[phase], strategy) for phase in PHASES}
     precision = precision_lib.set_precision(config.precision, strategy)
+    graph_optimizer = strategy_lib.configure_graph_optimizer(config.graph_optimizer, strategy)
     chief = replicas.is_chief(strategy)
     lock = workdir_lock.WorkdirLock(workdir)
     if chief:  # workers write no workdir files of their own (enas_tf.runtime.workdir_lock)
@@ -101,7 +102,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
             _write_config(config, workdir)
         _update_board(config, workdir, task, strategy)
         logging.info(
-            "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s",
+            "run: workdir %s, mode %s, %s, %d replica(s) (%s), jit_compile=%s, precision %s, "
+            "graph optimizer %s",
             workdir,
             mode,
             task.description,
@@ -109,6 +111,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, tpu: str = "", mode:
             "chief" if chief else "worker",
             jit,
             precision,
+            "on" if graph_optimizer else "off",
         )
         if plan:
             outputs = {"audit": audit.run(plan, config, strategy, task, jit, retrain_arc)}

@@ -52,9 +52,12 @@ def _one_error_line(result) -> str:
 
 @pytest.fixture(scope="module")
 def finished_cli_run(tmp_path_factory):
-    """A whole tiny pipeline run by the CLI: (workdir, its stderr: the user's log)."""
+    """A whole tiny pipeline run by the CLI: (workdir, its stderr: the user's log).
+
+    With Grappler on, as on GPUs and TPU hosts: the in-process runs have it off, as on CPUs.
+    """
     workdir = str(tmp_path_factory.mktemp("cli") / "run")
-    result = _cli(*_TINY, f"--workdir={workdir}")
+    result = _cli(*_TINY, f"--workdir={workdir}", "--config.graph_optimizer=on")
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir, result.stderr
 
@@ -84,6 +87,7 @@ def test_the_log_holds_the_pipelines_lines_only_one_per_epoch(finished_cli_run):
         assert len(re.findall(rf"search epoch {epoch}/{epochs}: ", log)) == 1, log
         assert len(re.findall(rf"search epoch {epoch}/{epochs} check: ", log)) == 1, log
     assert "child step" not in log  # step lines are --verbose's (and a minute apart otherwise)
+    assert re.search(r"run: workdir .*, precision float32, graph optimizer on\n", log), log
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@ process two logical CPU devices so MirroredStrategy tests have two replicas (doc
 the multi-device proxy). The split must happen before TensorFlow initialises its devices,
 hence here; a single-device strategy still uses /cpu:0 only.
 
-In-process tests also switch off Grappler, TensorFlow's graph optimiser: the suite is
-dominated by building supernet graphs with hundreds of `switch_case` branch functions, which
-Grappler then optimises for a few steps' use (the micro mirrored search test: 128 s with it,
-91 s without). Grappler changes how a graph runs, not what it computes. The tests that run
-`python -m enas_tf.train` in a subprocess (tests/train_test.py, tests/runtime/strategy_test.py) keep
-it on, so the production graph path is still exercised end to end."""
+In-process tests also switch off Grappler, TensorFlow's graph optimiser, as a run on CPUs does
+(`config.graph_optimizer='auto'`, issue #27): the suite is dominated by building supernet
+graphs with hundreds of `switch_case` branch functions, which Grappler then optimises for a
+few steps' use (the micro mirrored search test: 128 s with it, 91 s without). Grappler changes
+how a graph runs, not what it computes. The path with it on (GPUs, TPU hosts) is exercised end
+to end by the CLI run of tests/cli_errors_test.py (`--config.graph_optimizer=on`)."""
 
 import contextlib
 import hashlib
@@ -112,7 +112,7 @@ def cli_in_process(*args, env=None) -> CliResult:
     same flag parsing, `main` and exit code as the command (absl's `app.run` with enas_tf's
     flags parser), at a fraction of a second instead of the 5 s a new process spends importing
     TensorFlow (issue #27). What only a process shows (its first stderr lines, signals,
-    several processes, Grappler, which the tests switch off) stays in subprocess tests. The
+    several processes, Grappler on, which the tests switch off) stays in subprocess tests. The
     process's flags, signal handlers and log settings are restored afterwards.
     """
     from absl import logging as absl_logging

@@ -102,6 +102,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.jit_compile = ml_collections.ConfigDict(dict(search="auto", retrain="auto"))
     # auto = mixed_bfloat16 on TPU (controller and REINFORCE math stay float32), else float32.
     c.precision = "auto"
+    # TensorFlow's graph optimiser (Grappler): auto = off on runs with CPUs only, where it made
+    # the paper micro supernet's step slower and its start-up ~4 s longer (BUILD_NOTES, issue
+    # #27); on with GPUs or a TPU (layout and other device rewrites). 'on' / 'off' force it.
+    c.graph_optimizer = "auto"
     c.arc = ""  # path to an arc.json or a published arc name: skip search, retrain this arc.
     c.log_every_steps = 50
     # Training steps per tf.function call: dispatch (large on TPU) is paid once per call.

@@ -19,6 +19,7 @@ SPACES = registry.names()
 JIT_CHOICES = ("auto", "true", "false")
 ARC_SAMPLING = ("per_replica", "shared")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+GRAPH_OPTIMIZER = ("auto", "on", "off")
 POLICIES = ("enas", "random")
 CHILD_SAMPLING = ("policy", "uniform")
 DERIVE_RANK_BY = ("score", "loss")
@@ -70,6 +71,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
         "precision",
         config.precision,
         f"must be one of {PRECISIONS}",
+    )
+    require(
+        config.graph_optimizer in GRAPH_OPTIMIZER,
+        "graph_optimizer",
+        config.graph_optimizer,
+        f"must be one of {GRAPH_OPTIMIZER}",
     )
     require(
         config.search.arc_sampling in ARC_SAMPLING,

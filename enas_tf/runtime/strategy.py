@@ -227,3 +227,29 @@ def use_jit(setting: str, strategy: tf.distribute.Strategy) -> bool:
     if setting == "auto":
         return is_tpu(strategy)
     return setting == "true"
+
+
+def use_graph_optimizer(setting: str, strategy: tf.distribute.Strategy) -> bool:
+    """Resolves the config's `graph_optimizer` ('auto': on with GPUs or a TPU, off on CPUs).
+
+    On CPU, Grappler made the paper micro supernet's step slower (1.06-1.07x of its fixed
+    child without it, 1.09-1.12x with), its first step ~4 s longer and its peak memory ~350
+    MiB higher, and the fixed child no faster (BUILD_NOTES.md, issue #27): the supernet's
+    hundreds of small switch-branch functions are each optimised on their own for little
+    gain. GPUs rely on its layout rewrites, so 'auto' keeps it there and on TPU hosts.
+    """
+    setting = str(setting).lower()
+    if setting != "auto":
+        return setting == "on"
+    return is_tpu(strategy) or bool(tf.config.list_logical_devices("GPU"))
+
+
+def configure_graph_optimizer(setting: str, strategy: tf.distribute.Strategy) -> bool:
+    """Switches Grappler on or off for the functions traced after this call (process-wide).
+
+    Returns:
+      Whether it is on.
+    """
+    use = use_graph_optimizer(setting, strategy)
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not use})
+    return use

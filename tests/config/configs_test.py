@@ -162,6 +162,7 @@ def test_parse_arg_rejects_unknown_and_parses_types():
         ("jit_compile.search", "maybe", "jit_compile.search='maybe'"),
         ("jit_compile.retrain", "yes", "jit_compile.retrain='yes'"),
         ("precision", "float16", "precision='float16'"),
+        ("graph_optimizer", "maybe", "graph_optimizer='maybe'"),
         ("search.arc_sampling", "each", "search.arc_sampling='each'"),
         ("search.child_sampling", "random", "search.child_sampling='random'"),
         ("cluster_wait_seconds", 0, "cluster_wait_seconds=0: must be > 0"),

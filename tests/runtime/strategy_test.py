@@ -102,6 +102,36 @@ def _has_tpu_device():
 
 
 @pytest.mark.slow
+@pytest.fixture
+def graph_optimizer_restored():
+    """Puts back the process's Grappler option (tests/conftest.py switches it off)."""
+    saved = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer")
+    yield
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": saved})
+
+
+def test_graph_optimizer_auto_is_off_on_cpus_and_on_with_gpus_or_a_tpu(monkeypatch):
+    default = tf.distribute.get_strategy()
+    assert strategy_lib.use_graph_optimizer("auto", default) is False  # this machine: CPUs
+    assert strategy_lib.use_graph_optimizer("on", default) is True
+    monkeypatch.setattr(strategy_lib, "is_tpu", lambda strategy: True)
+    assert strategy_lib.use_graph_optimizer("auto", default) is True
+    assert strategy_lib.use_graph_optimizer("off", default) is False
+    monkeypatch.setattr(strategy_lib, "is_tpu", lambda strategy: False)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["/gpu:0"])
+    assert strategy_lib.use_graph_optimizer("auto", default) is True
+
+
+@pytest.mark.parametrize("setting, disabled", [("on", False), ("off", True), ("auto", True)])
+def test_configure_graph_optimizer_sets_it_for_the_process(
+    graph_optimizer_restored, setting, disabled
+):
+    on = strategy_lib.configure_graph_optimizer(setting, tf.distribute.get_strategy())
+    assert on is not disabled
+    options = tf.config.optimizer.get_experimental_options()
+    assert options.get("disable_meta_optimizer", False) is disabled
+
+
 @pytest.mark.skipif(_has_tpu_device(), reason="this machine has a TPU device")
 def test_local_without_a_tpu_device_fails_fast():
     message = _create_in_subprocess("local")
