@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.ops import make_norm
 
 
@@ -52,7 +53,7 @@ class AuxHead(keras.layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes, "search": self.search}
 
 
-class ClassifierHead(keras.layers.Layer):
+class ClassifierHead(BuiltByFirstCall):
     """relu -> global average pooling -> dropout -> dense logits (paper appendix B)."""
 
     def __init__(self, num_classes: int, keep_prob: float, **kw):

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers import shared_functions, supernet_ops
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import WindowMaxPool, make_norm
 from enas_tf.spaces.macro import layout as token_layout
@@ -45,7 +46,7 @@ def _conv(filters: int, kernel_size: int, name: str) -> keras.layers.Conv2D:
     )
 
 
-class MacroBranch(keras.layers.Layer):
+class MacroBranch(BuiltByFirstCall):
     """One candidate op of a macro layer: 1x1 conv -> BN -> relu, then the op.
 
     The 1x1 convolution gives every op its own projection of the input (each op of each layer
@@ -152,7 +153,7 @@ def _switch_op(x, op_token, weights, ops):
 _shared_switch_op = shared_functions.shared(_switch_op)
 
 
-class SkipCombine(keras.layers.Layer):
+class SkipCombine(BuiltByFirstCall):
     """concat(sources + [op output]) -> relu -> 1x1 conv -> BN, back to `filters` channels."""
 
     def __init__(self, filters: int, *, search: bool, **kw):
@@ -185,7 +186,7 @@ class SkipCombine(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "search": self.search}
 
 
-class SharedMacroLayer(keras.layers.Layer):
+class SharedMacroLayer(BuiltByFirstCall):
     """The supernet's layer k: every candidate op, routed by the arc's op token and skip bits.
 
     Args:
@@ -236,7 +237,7 @@ class SharedMacroLayer(keras.layers.Layer):
         }
 
 
-class FixedMacroLayer(keras.layers.Layer):
+class FixedMacroLayer(BuiltByFirstCall):
     """Layer k of one arc, from plain Keras layers (no routing), for retraining and export.
 
     Args:

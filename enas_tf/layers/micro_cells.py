@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers import micro_routing, supernet_ops
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.norm import DropPath
 from enas_tf.layers.ops import FactorizedReduce, ReluConvBN, make_micro_op
 from enas_tf.spaces.config_checks import SEP_WEIGHT_SHARING
@@ -236,7 +237,7 @@ class SharedMicroCell(keras.layers.Layer):
         return stack
 
 
-class FixedMicroCell(keras.layers.Layer):
+class FixedMicroCell(BuiltByFirstCall):
     """The cell of one arc, built from plain layers (no routing), for retraining and export."""
 
     def __init__(

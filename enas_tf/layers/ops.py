@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.norm import BatchStatNorm
 
 _HE_INIT = "he_normal"  # The paper initialises the shared weights with He initialisation.
@@ -37,7 +38,7 @@ def make_norm(search: bool, name: str) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
 
 
-class ReluConvBN(keras.layers.Layer):
+class ReluConvBN(BuiltByFirstCall):
     """ReLU, a plain KxK convolution (no bias), batch norm."""
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, *, search: bool, **kw):
@@ -72,7 +73,7 @@ class ReluConvBN(keras.layers.Layer):
         }
 
 
-class StackedSepConv(keras.layers.Layer):
+class StackedSepConv(BuiltByFirstCall):
     """A depthwise-separable convolution applied twice (NASNet/ENAS micro cells).
 
     Each application is relu -> depthwise KxK -> pointwise 1x1 -> batch norm; only the first one
@@ -145,7 +146,7 @@ def contract_one_hot(one_hot, stacked):
     return tf.tensordot(one_hot, stacked, axes=[[0], [0]])
 
 
-class FactorizedReduce(keras.layers.Layer):
+class FactorizedReduce(BuiltByFirstCall):
     """Halves the spatial size without losing every other pixel.
 
     Two 1x1 stride-2 convolutions, the second on the input shifted by one pixel, concatenated

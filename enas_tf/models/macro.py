@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.heads import ClassifierHead
 from enas_tf.layers.macro_layers import FixedMacroLayer, SharedMacroLayer
 from enas_tf.layers.ops import FactorizedReduce, make_norm
@@ -36,7 +37,7 @@ def macro_widths(num_layers: int, filters: int, double_filters: bool) -> list[in
     return widths
 
 
-class _MacroNetwork(keras.layers.Layer):
+class _MacroNetwork(BuiltByFirstCall):
     """Stem, layers, pooling steps and head; subclasses build the layers."""
 
     def __init__(

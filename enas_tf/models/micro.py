@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.heads import AuxHead, ClassifierHead
 from enas_tf.layers.micro_cells import FixedMicroCell, SharedMicroCell
 from enas_tf.layers.ops import make_norm
@@ -21,7 +22,7 @@ from enas_tf.spaces.micro import MicroArc
 from enas_tf.spaces.micro import layout as token_layout
 
 
-class _MicroNetwork(keras.layers.Layer):
+class _MicroNetwork(BuiltByFirstCall):
     """Stem, cells, heads; subclasses build the cells."""
 
     def __init__(self, *, num_classes, num_layers, filters, keep_prob, use_aux_head, search, **kw):
