@@ -155,6 +155,13 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
             zeros[shape] = tf.zeros_like(candidates[0])
         return select_node(candidates, index, zeros[shape])
 
+    # A reduction cell's first node has no computed node to read; outside XLA it gets a zero
+    # stand-in of the computed nodes' shape (never selected: its index is < 2), so its op
+    # switch is the same traced function as the other nodes' instead of one of its own.
+    stand_in = None
+    if reduction and shared_zeros:
+        batch, (height, width, channels) = tf.shape(prev)[0], prev.shape[1:]
+        stand_in = tf.zeros([batch, (height + 1) // 2, (width + 1) // 2, channels], prev.dtype)
     for p in range(num_nodes):
         node = 0.0
         for side in range(2):
@@ -166,7 +173,10 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
                 outer, inner = select(nodes, index), None
             else:
                 outer = select(nodes[:2], tf.minimum(index, 1))
-                inner = select(nodes[2:], tf.maximum(index - 2, 0)) if p > 0 else None
+                if p > 0:
+                    inner = select(nodes[2:], tf.maximum(index - 2, 0))
+                else:
+                    inner = stand_in
             node += _shared_switch_op(outer, inner, index, op, sep_weights, reduce_weights)
         nodes.append(node)
     return nodes[2:]
