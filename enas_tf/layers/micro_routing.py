@@ -122,7 +122,7 @@ def _switch_op(outer, inner, index, op, sep_weights, reduce_weights):
     return tf.switch_case(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
 
 
-# One traced function per signature (stage shape, cell type): 7 in the paper's search model.
+# One traced function per signature (stage shape, cell type): 6 in the paper's search model.
 _shared_switch_op = shared_functions.shared(_switch_op)
 
 
@@ -159,7 +159,7 @@ def cell_dag(prev_prev, prev, input_ids, op_ids, weights, *, reduction):
     # stand-in of the computed nodes' shape (never selected: its index is < 2), so its op
     # switch is the same traced function as the other nodes' instead of one of its own.
     stand_in = None
-    if reduction and shared_zeros:
+    if reduction and shared_zeros and None not in prev.shape[1:]:
         batch, (height, width, channels) = tf.shape(prev)[0], prev.shape[1:]
         stand_in = tf.zeros([batch, (height + 1) // 2, (width + 1) // 2, channels], prev.dtype)
     for p in range(num_nodes):

@@ -197,3 +197,17 @@ def test_the_traced_cell_output_equals_the_masked_concatenation(reduction):
         eager = cell(inputs, arc, training=True)
         traced = tf.function(lambda x, a: cell(x, a, training=True))(inputs, arc)
         np.testing.assert_allclose(traced.numpy(), eager.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_every_node_of_a_reduction_cell_switches_through_one_traced_function():
+    """The first node, which cannot select a computed node, gets a zero stand-in for one, so
+    its op switch is the other nodes' traced function, not a second one (issue #27)."""
+    cell = _built_cell(reduction=True)
+    inputs = _inputs(6, size=10)  # a shape no other test traces
+    switch = micro_routing._shared_switch_op
+    before = switch.traced[False].experimental_get_tracing_count() if False in switch.traced else 0
+    tokens = tf.constant([1, 3, 0, 4, 2, 1, 1, 2], tf.int32)
+    traced = tf.function(lambda x, a: cell(x, a, training=True))(inputs, tokens)
+    assert switch.traced[False].experimental_get_tracing_count() - before == 1
+    eager = cell(inputs, tokens, training=True)
+    np.testing.assert_allclose(traced.numpy(), eager.numpy(), rtol=1e-5, atol=1e-5)
