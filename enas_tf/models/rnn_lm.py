@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import keras_hub
 import tensorflow as tf
 
 from enas_tf.layers.rnn_cells import FixedRnnCell, SharedRnnCell
@@ -47,6 +46,10 @@ class _RnnLanguageModel(keras.layers.Layer):
 
     def __init__(self, *, vocab_size, hidden_size, dropout: LmDropout, init_range, seed=0, **kw):
         super().__init__(**kw)
+        # Imported here, not with the module: importing keras_hub takes ~0.7 s, which every run
+        # paid at start-up (the model builders import this module) and only language models use.
+        import keras_hub
+
         self.vocab_size, self.hidden_size, self.dropout = vocab_size, hidden_size, dropout
         self.embedding = keras_hub.layers.ReversibleEmbedding(
             vocab_size,
