@@ -263,7 +263,7 @@ def _native_max_pool_input_grad_fn(x, dy, strides: int):
     oneDNN's backward pooling needs its forward's workspace: the graph rewrite pairs a
     `MaxPoolGrad` with the `MaxPool` that feeds its `orig_output` only within one graph, so
     recomputing the forward here (a cheap op) is what lets both run as oneDNN kernels."""
-    pooled = tf.nn.max_pool2d(x, 3, strides, "SAME")
+    pooled = _native_max_pool(x, strides)
     return tf.raw_ops.MaxPoolGrad(
         orig_input=x,
         orig_output=pooled,

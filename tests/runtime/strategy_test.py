@@ -101,7 +101,6 @@ def _has_tpu_device():
     return any(glob.glob(pattern) for pattern in strategy_lib._TPU_DEVICE_PATTERNS)
 
 
-@pytest.mark.slow
 @pytest.fixture
 def graph_optimizer_restored():
     """Puts back the process's Grappler option (tests/conftest.py switches it off)."""
@@ -132,6 +131,7 @@ def test_configure_graph_optimizer_sets_it_for_the_process(
     assert options.get("disable_meta_optimizer", False) is disabled
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_has_tpu_device(), reason="this machine has a TPU device")
 def test_local_without_a_tpu_device_fails_fast():
     message = _create_in_subprocess("local")
