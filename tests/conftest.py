@@ -24,6 +24,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # XLA tests check that the graphs compile and run under XLA (the TPU proxy); the CPU backend's
 # LLVM optimisation of the generated code is irrelevant to that and a third of their time.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+# Under pytest-xdist each worker gets its share of the cores for TensorFlow's intra-op pool
+# (inherited by the CLIs and cluster workers the tests start): with one pool per core in every
+# worker, two workers on 2 cores oversubscribed them and spent CPU waiting for each other
+# (a subset of slow tests ran in 0.87x the wall time with one thread each, issue #27).
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
@@ -38,6 +44,26 @@ tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Hands out the modules with the most slow tests first, each module's tests kept together
+    and in pytest's order (module-scoped fixtures are built once per worker).
+
+    pytest-xdist gives tests to its workers in this order, so the minute-long end-to-end tests
+    start early and the thousand quick ones fill in behind them; in file order a long test
+    handed out last left one core idle for its whole length at the end of the run (issue #27).
+    """
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def slow_count(module_items):
+        return sum(item.get_closest_marker("slow") is not None for item in module_items)
+
+    ordered = sorted(modules.values(), key=slow_count, reverse=True)  # stable: ties keep order
+    items[:] = [item for module_items in ordered for item in module_items]
 
 
 @pytest.fixture(scope="session")

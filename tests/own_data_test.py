@@ -112,15 +112,22 @@ def test_an_npz_of_grayscale_arrays(tmp_path, class_images):
 def test_tfrecord_shards_stream_on_two_replicas(
     tmp_path, tfds_shards, monkeypatch, two_replica_strategy
 ):
-    """MirroredStrategy over 2 logical CPUs, every batch streamed from the 4 shards."""
+    """MirroredStrategy over 2 logical CPUs, every batch streamed from the 4 shards.
+
+    Also the image spaces' whole pipeline on two replicas (tests/pipeline_test.py runs the
+    rnn space's).
+    """
     from enas_tf.runtime import strategy as strategy_lib
 
     monkeypatch.setattr(
         strategy_lib, "create_strategy", lambda tpu, cluster_wait_seconds: two_replica_strategy
     )
     config = _tiny("macro", tfds_shards, streaming="on", num_valid=32)
-    outputs = pipeline.run(config, str(tmp_path / "run"))
+    workdir = str(tmp_path / "run")
+    outputs = pipeline.run(config, workdir)
     assert 0.0 <= outputs["retrain"]["test_accuracy"] <= 1.0
+    assert os.path.exists(os.path.join(workdir, "arc.json"))
+    assert "serving_default" in tf.saved_model.load(outputs["export"]).signatures
     import tensorflow_datasets as tfds
 
     test = tfds.builder_from_directory(tfds_shards).as_dataset(split="test[:3]")

@@ -8,14 +8,15 @@ authors' fixed model). Skip sources are the layers *before* the op's input (0 ..
 layer k - 1 always feeds the op, as in the authors' code.
 
 Shared layer routing (docs/DESIGN.md rules 1-4): the op token picks a branch with
-`tf.switch_case` over functional copies of branches that were all built before the first step
-(`branch_forward` on each `MacroBranch`'s weights, in one traced function shared by every layer
-of a shape); the skip combination's 1x1 convolution is a sum of one convolution per source
-with its block of the kernel, each under a `tf.cond` on its skip bit (`SkipCombine.routed`):
-the same value as the concatenation of the selected sources with the matching rows of the
-weight, in a graph that does not depend on the arc, and an unselected source costs nothing.
-(The authors' search code instead summed the selected layers; summing and concatenating are
-different models, and the paper and their fixed model concatenate.)
+`switches.switch` (`tf.switch_case` outside XLA) over functional copies of branches that were
+all built before the first step (`branch_forward` on each `MacroBranch`'s weights, in one
+traced function shared by every layer of a shape); the skip combination's 1x1 convolution is a
+sum of one convolution per source with its block of the kernel, each under a `tf.cond` on its
+skip bit (`SkipCombine.routed`): the same value as the concatenation of the selected sources
+with the matching rows of the weight, in a graph that does not depend on the arc, and an
+unselected source costs nothing. (The authors' search code instead summed the selected layers;
+summing and concatenating are different models, and the paper and their fixed model
+concatenate.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from enas_tf.layers import shared_functions, supernet_ops
+from enas_tf.layers import shared_functions, supernet_ops, switches
 from enas_tf.layers.eager_build import BuiltByFirstCall
 from enas_tf.layers.norm import batch_stat_norm
 from enas_tf.layers.ops import WindowMaxPool, make_norm
@@ -145,7 +146,7 @@ def _switch_op(x, op_token, weights, ops):
         functools.partial(branch_forward, op, x, branch_weights)
         for op, branch_weights in zip(ops, weights, strict=True)
     ]
-    return tf.switch_case(op_token, calls)
+    return switches.switch(op_token, calls)
 
 
 # One traced function per layer shape and op list, shared by every layer of that shape

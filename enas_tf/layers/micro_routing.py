@@ -1,10 +1,10 @@
 """Routing inside a shared micro cell: input selection and op switch.
 
 `cell_dag` computes a cell's nodes for an int32 arc: each (node, side) picks its input
-(`select_node`, a switch over identities) and applies its op (`tf.switch_case` over the
-functional branches of `supernet_ops`). Both switches are traced once per signature and
-shared by every call site (`shared_functions.shared`), so the graph does not grow with
-cells x nodes x sides.
+(`select_node`, a switch over identities) and applies its op (a switch over the functional
+branches of `supernet_ops`); both are `switches.switch`, `tf.switch_case` outside XLA. Both
+switches are traced once per signature and shared by every call site
+(`shared_functions.shared`), so the graph does not grow with cells x nodes x sides.
 
 What the selection costs: TensorFlow's gradient of a switch over identities returns a new
 full-size zero tensor for every unchosen candidate; at the paper's batch (160) that was ~1.4 GB
@@ -20,7 +20,7 @@ import functools
 
 import tensorflow as tf
 
-from enas_tf.layers import shared_functions, supernet_ops
+from enas_tf.layers import shared_functions, supernet_ops, switches
 from enas_tf.spaces.micro import OPS
 
 SEP_KERNELS = {"sep_conv_3x3": 3, "sep_conv_5x5": 5}
@@ -48,7 +48,7 @@ def select_node(nodes, index, zeros=None):
 
 
 def _switch_node(nodes, index):
-    return tf.switch_case(index, [functools.partial(tf.identity, node) for node in nodes])
+    return switches.switch(index, [functools.partial(tf.identity, node) for node in nodes])
 
 
 def _routed_select(nodes, index, zeros):
@@ -115,11 +115,11 @@ def _switch_op(outer, inner, index, op, sep_weights, reduce_weights):
         None in a normal cell.
     """
     if reduce_weights is None:
-        return tf.switch_case(op, _branches(outer, 1, sep_weights, None))
+        return switches.switch(op, _branches(outer, 1, sep_weights, None))
     calls = _branches(outer, 2, sep_weights, reduce_weights)
     if inner is not None:
         calls += _branches(inner, 1, sep_weights, None)
-    return tf.switch_case(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
+    return switches.switch(op + len(OPS) * tf.cast(index >= 2, op.dtype), calls)
 
 
 # One traced function per signature (stage shape, cell type): 6 in the paper's search model.
