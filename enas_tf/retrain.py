@@ -77,7 +77,8 @@ class Retrain:
             checkpoint, os.path.join(self.directory, "ckpt"), strategy
         )
         self.writers = summaries.Writers(self.directory, enabled=replicas.is_chief(strategy))
-        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        # No autograph in the step (no Python control flow on tensors; as search/steps.py).
+        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.train_replica_step = compile_step(self._train_replica_step)
         self.eval_replica_step = compile_step(self._eval_replica_step)
         self.train_steps = tf.function(self._train_steps)

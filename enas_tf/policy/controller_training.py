@@ -89,7 +89,8 @@ class ControllerTrainer:
         self.generator = generator
         self.score_fn, self.reward_fn, self.replica_seed = score_fn, reward_fn, replica_seed
         self.score_name = score_name
-        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        # No autograph in the step (no Python control flow on tensors; as search/steps.py).
+        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.replica_step = compile_step(self._replica_step)
         self.train = tf.function(self._train)
 

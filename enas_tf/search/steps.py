@@ -140,7 +140,10 @@ class SearchSteps:
     def __init__(self, config, strategy, state: SearchState, task, jit_compile: bool):
         self.config, self.strategy, self.state, self.task = config, strategy, state, task
         self.global_batch = config.search.batch_size
-        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        # The steps have no Python control flow on tensors (`tf.cond` where they branch), so
+        # autograph is off for them: converting every function they call cost each process ~1 s
+        # of its start-up (issue #27). Only the loops (`tf.range`) keep it.
+        compile_step = tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.uniform = UniformPolicy(state.controller.program)
         self.child_replica_step = compile_step(self._child_replica_step)
         self.train_child = tf.function(self._train_child)
@@ -149,7 +152,7 @@ class SearchSteps:
         # which then share its graph instead of tracing the supernet's forward again. Under a
         # multi-device strategy it is traced once per replica device (tf.function retraces for
         # each device there), so every replica reads its own copy of the weights.
-        self.replica_score = tf.function(self._replica_score)
+        self.replica_score = tf.function(self._replica_score, autograph=False)
         self.controller_trainer = ControllerTrainer(
             config.search.controller,
             strategy,
@@ -165,8 +168,10 @@ class SearchSteps:
             jit_compile=jit_compile,
         )
         self.train_controller = self.controller_trainer.train
-        self.evaluate_arc = tf.function(self._evaluate_arc)
-        self.evaluate_arc_loss = tf.function(self._evaluate_arc_loss)  # traced only if used
+        self.evaluate_arc = tf.function(self._evaluate_arc, autograph=False)
+        self.evaluate_arc_loss = tf.function(  # traced only if used
+            self._evaluate_arc_loss, autograph=False
+        )
         # Sampling outside the training loops (checks, derive): one trace each.
         self.sample_policy = tf.function(state.controller.sample_with_details)
         self.sample_uniform = tf.function(self.uniform.sample)
