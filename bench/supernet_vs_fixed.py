@@ -94,6 +94,7 @@ def make_step(model, optimizer, supernet: bool):
     search = _CONFIG.value.search
     variables = model.trainable_variables
     # Built here, as the search does: a tf.function that creates variables traces twice.
+    # No autograph, as the search's step functions (enas_tf/search/steps.py).
     optimizer.build(variables)
 
     def lm_step(inputs, targets, tokens):
@@ -112,7 +113,7 @@ def make_step(model, optimizer, supernet: bool):
         return loss
 
     if _CONFIG.value.space == "rnn":
-        return tf.function(lm_step, jit_compile=_JIT.value)
+        return tf.function(lm_step, jit_compile=_JIT.value, autograph=False)
 
     def step(images, labels, tokens):
         with tf.GradientTape() as tape:
@@ -132,7 +133,7 @@ def make_step(model, optimizer, supernet: bool):
         training.apply_clipped_gradients(optimizer, grads, variables, search.optimizer.grad_clip)
         return loss
 
-    return tf.function(step, jit_compile=_JIT.value)
+    return tf.function(step, jit_compile=_JIT.value, autograph=False)
 
 
 def make_optimizer():

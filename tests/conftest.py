@@ -24,12 +24,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # XLA tests check that the graphs compile and run under XLA (the TPU proxy); the CPU backend's
 # LLVM optimisation of the generated code is irrelevant to that and a third of their time.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-# Under pytest-xdist each worker gets its share of the cores for TensorFlow's intra-op pool
-# (inherited by the CLIs and cluster workers the tests start): with one pool per core in every
-# worker, two workers on 2 cores oversubscribed them and spent CPU waiting for each other
-# (a subset of slow tests ran in 0.87x the wall time with one thread each, issue #27).
-_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
@@ -41,6 +35,12 @@ tf.config.set_logical_device_configuration(
     _cpu, [tf.config.LogicalDeviceConfiguration()] * NUM_LOGICAL_CPUS
 )
 tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+# Under pytest-xdist each worker process gets its share of the cores for TensorFlow's intra-op
+# pool: with one pool per core in every worker, two workers on 2 cores oversubscribed them (a
+# subset of in-process slow tests ran in 0.87x the wall time with one thread each, issue #27).
+# The processes the tests start (CLIs, cluster workers) keep TensorFlow's default.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+tf.config.threading.set_intra_op_parallelism_threads(max(1, (os.cpu_count() or 1) // _workers))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
