@@ -52,8 +52,8 @@ def pytest_collection_modifyitems(items):
     and in pytest's order (module-scoped fixtures are built once per worker).
 
     pytest-xdist gives tests to its workers in this order, so the minute-long end-to-end tests
-    start early and the thousand quick ones fill in behind them; in file order a long test
-    handed out last left one core idle for its whole length at the end of the run (issue #27).
+    start early and the thousand quick ones fill in behind them, instead of a long test handed
+    out last keeping one core busy while the other has nothing left to run (issue #27).
     """
     modules: dict[str, list] = {}
     for item in items:

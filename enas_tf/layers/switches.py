@@ -11,7 +11,8 @@ elements, once per switch: quadratic in the depth of the network. The gradient s
 TensorFlow builds for `Case` get the same attribute, so the backward pass pays it again.
 Measured (2 cores, issue #27): a chain of 4 average-pooling switches and their gradients at
 batch 16 compiled in 12.3 s as `Case`s and in 0.55 s as conds, running at the same speed;
-the tiny micro search step compiled in 21.5 s. Tensors of over a million elements are not
+the tiny micro search step in 21.5 s against 12.6 s, the paper's micro search model at batch
+20 in 415 s against 128 s (XLA on CPU; BUILD_NOTES.md). Tensors of over a million elements are not
 evaluated, which is why large batches hid it; a TPU core's share of the paper's batch is
 under that size in every stage.
 """
